@@ -1,0 +1,60 @@
+/* The siren command line: one file per subcommand, this header for what
+ * they share (argument parsing, errors, progress). Only cli/ prints and
+ * chooses exit codes: 0 success, 1 bad input or failed run, 2 bad command
+ * line (CLI.md). */
+#ifndef SIREN_CLI_H
+#define SIREN_CLI_H
+
+#include <stdio.h>
+
+#include "siren.h"
+
+enum { EXIT_BAD_INPUT = 1, EXIT_USAGE = 2 };
+
+/* "siren: <message>" plus a hint at --help, exit 2. */
+_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "siren: <the library's last error>", exit 1. */
+_Noreturn void cli_fail(void);
+/* "siren: <message>", exit 1. */
+_Noreturn void cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Option matching: argv[*i] is "--name VALUE" or "--name=VALUE"; returns
+ * the value (advancing *i) or NULL when argv[*i] is another option. */
+const char *cli_opt(const char *cmd, int argc, char **argv, int *i,
+                    const char *name);
+int cli_flag(const char *arg, const char *name);
+
+/* Strict number parsing: the whole string, within [lo, hi], else exit 2
+ * with a message naming the option. */
+long cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi);
+double cli_double(const char *cmd, const char *opt, const char *s, double lo,
+                  double hi);
+/* "WxH", each side >= 1 and the product within SIREN_MAX_IMAGE_PIXELS. */
+void cli_size(const char *cmd, const char *opt, const char *s, int *w, int *h);
+
+/* Does path end in ext (case-insensitive, ext with the dot)? */
+int cli_has_ext(const char *path, const char *ext);
+
+/* Progress on stderr: a one-line bar redrawn at most 10 times a second,
+ * only when stderr is a terminal and not quiet; and an optional CSV log
+ * written to a temporary file and renamed on cli_progress_close(ok). */
+typedef struct {
+    int show;
+    double last_draw;
+    const char *label;
+    FILE *log;
+    char *log_path, *log_tmp;
+} cli_progress;
+
+void cli_progress_open(cli_progress *p, const char *label, int quiet,
+                       const char *log_path);
+int cli_progress_cb(void *user, const siren_progress *s);
+void cli_progress_close(cli_progress *p, int ok);
+
+int cli_fit(int argc, char **argv);
+int cli_render(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,162 @@
+/* Argument parsing, error exits and the progress bar shared by every
+ * subcommand. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("siren: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'siren %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    exit(EXIT_USAGE);
+}
+
+_Noreturn void cli_fail(void) {
+    fprintf(stderr, "siren: %s\n", siren_last_error());
+    exit(EXIT_BAD_INPUT);
+}
+
+_Noreturn void cli_die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("siren: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(EXIT_BAD_INPUT);
+}
+
+int cli_flag(const char *arg, const char *name) { return strcmp(arg, name) == 0; }
+
+const char *cli_opt(const char *cmd, int argc, char **argv, int *i,
+                    const char *name) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    if (a[n] != 0) return NULL;
+    if (*i + 1 >= argc) cli_usage_error(cmd, "%s needs a value", name);
+    return argv[++*i];
+}
+
+long cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno)
+        cli_usage_error(cmd, "%s: '%s' is not an integer", opt, s);
+    if (v < lo || v > hi)
+        cli_usage_error(cmd, "%s: %ld is out of range [%ld, %ld]", opt, v, lo, hi);
+    return v;
+}
+
+double cli_double(const char *cmd, const char *opt, const char *s, double lo,
+                  double hi) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v))
+        cli_usage_error(cmd, "%s: '%s' is not a number", opt, s);
+    if (v < lo || v > hi)
+        cli_usage_error(cmd, "%s: %g is out of range [%g, %g]", opt, v, lo, hi);
+    return v;
+}
+
+void cli_size(const char *cmd, const char *opt, const char *s, int *w, int *h) {
+    char *end, *end2;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (end == s || (*end != 'x' && *end != 'X') || errno)
+        cli_usage_error(cmd, "%s: '%s' is not WIDTHxHEIGHT", opt, s);
+    long b = strtol(end + 1, &end2, 10);
+    if (end2 == end + 1 || *end2 || errno)
+        cli_usage_error(cmd, "%s: '%s' is not WIDTHxHEIGHT", opt, s);
+    if (a < 1 || b < 1 || a > 1 << 20 || b > 1 << 20 ||
+        (size_t)a * (size_t)b > SIREN_MAX_IMAGE_PIXELS)
+        cli_usage_error(cmd, "%s: %s is out of range (each side >= 1, at most "
+                             "%zu pixels)", opt, s, (size_t)SIREN_MAX_IMAGE_PIXELS);
+    *w = (int)a;
+    *h = (int)b;
+}
+
+int cli_has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), e = strlen(ext);
+    return n >= e && strcasecmp(path + n - e, ext) == 0;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+void cli_progress_open(cli_progress *p, const char *label, int quiet,
+                       const char *log_path) {
+    memset(p, 0, sizeof *p);
+    p->show = !quiet && isatty(2);
+    p->label = label;
+    p->last_draw = -1;
+    if (log_path) {
+        size_t n = strlen(log_path) + 16;
+        p->log_path = strdup(log_path);
+        p->log_tmp = malloc(n);
+        if (!p->log_path || !p->log_tmp) cli_die("out of memory");
+        snprintf(p->log_tmp, n, "%s.tmp.XXXXXX", log_path);
+        int fd = mkstemp(p->log_tmp);
+        if (fd < 0 || !(p->log = fdopen(fd, "w")))
+            cli_die("%s: cannot write: %s", log_path, strerror(errno));
+        fprintf(p->log, "step,seconds,loss,metric\n");
+    }
+}
+
+int cli_progress_cb(void *user, const siren_progress *s) {
+    cli_progress *p = user;
+    if (p->log)
+        fprintf(p->log, "%d,%.6f,%.9g,%.6f\n", s->step, s->seconds, s->loss,
+                s->psnr_db);
+    if (!p->show) return 0;
+    double t = now();
+    if (s->step != s->steps && p->last_draw >= 0 && t - p->last_draw < 0.1)
+        return 0;
+    p->last_draw = t;
+    double rate = s->seconds > 0 ? s->step / s->seconds : 0;
+    double eta = rate > 0 ? (s->steps - s->step) / rate : 0;
+    char bar[21];
+    int fill = s->steps ? (int)(20.0 * s->step / s->steps) : 20;
+    for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
+    bar[20] = 0;
+    fprintf(stderr, "\r%s [%s] step %d/%d  loss %.3e  PSNR %.2f dB  "
+                    "%.1f steps/s  ETA %.0f s  ",
+            p->label, bar, s->step, s->steps, s->loss, s->psnr_db, rate, eta);
+    fflush(stderr);
+    return 0;
+}
+
+void cli_progress_close(cli_progress *p, int ok) {
+    if (p->show && p->last_draw >= 0) fputc('\n', stderr);
+    if (p->log) {
+        int bad = fflush(p->log) != 0 || fsync(fileno(p->log)) != 0;
+        bad |= fclose(p->log) != 0;
+        if (ok && !bad && rename(p->log_tmp, p->log_path) == 0) {
+            /* done */
+        } else {
+            unlink(p->log_tmp);
+            if (ok) cli_die("%s: cannot write the log", p->log_path);
+        }
+    }
+    free(p->log_path);
+    free(p->log_tmp);
+    p->log = NULL;
+}

@@ -1,0 +1,159 @@
+/* siren fit TASK INPUT... -o MODEL: parse the common fit options, run the
+ * task, write the model, report. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *fit_help =
+    "Usage: siren fit image IMAGE -o MODEL.safetensors [options]\n"
+    "\n"
+    "Fit a SIREN to an image (PNG, JPEG, BMP, PGM, PPM): (row, col) in\n"
+    "linspace(-1, 1) -> values mapped from [0, 1] to [-1, 1], MSE, Adam.\n"
+    "\n"
+    "Options (defaults: the official image recipe):\n"
+    "  -o, --output FILE    model file to write (safetensors), required\n"
+    "  --size WxH           resample the image first (area average when shrinking)\n"
+    "  --hidden N           hidden width (256)\n"
+    "  --layers N           hidden layers (3)\n"
+    "  --omega0 W           omega_0 of the first layer (30)\n"
+    "  --omega0-hidden W    omega_0 of the hidden layers (30)\n"
+    "  --arch siren         architecture (only siren in this version)\n"
+    "  --init siren         initialisation (only siren in this version)\n"
+    "  --steps N            Adam steps (500)\n"
+    "  --lr X               learning rate (1e-4)\n"
+    "  --batch full|N       points per step: all pixels, or N random ones (full)\n"
+    "  --seed N             seed of the initialisation and sampling (0)\n"
+    "  --threads N          threads (all cores)\n"
+    "  --target-psnr DB     stop as soon as the training PSNR reaches DB\n"
+    "  --log FILE.csv       write step,seconds,loss,metric for every step\n"
+    "  --json               print one JSON object on stdout at the end\n"
+    "  --quiet              no progress bar, no summary line\n"
+    "\n"
+    "PSNR is 10 log10(4 / MSE) on the [-1, 1] range, over every pixel after the\n"
+    "last step. Same seed and thread count give the same model.\n";
+
+int cli_fit(int argc, char **argv) {
+    const char *cmd = "fit";
+    if (argc >= 1 && (cli_flag(argv[0], "--help") || cli_flag(argv[0], "-h"))) {
+        fputs(fit_help, stdout);
+        return 0;
+    }
+    if (argc < 1) cli_usage_error(cmd, "missing TASK (image)");
+    const char *task = argv[0];
+    if (strcmp(task, "image") != 0) {
+        static const char *later[] = {"grad", "lapl", "compose", "audio",
+                                      "video", "sdf", "occupancy"};
+        for (size_t k = 0; k < sizeof later / sizeof *later; k++)
+            if (strcmp(task, later[k]) == 0)
+                cli_usage_error(cmd, "task '%s' is not available in this version "
+                                     "(only 'image')", task);
+        cli_usage_error(cmd, "unknown task '%s'", task);
+    }
+    siren_config cfg = siren_config_default(2, 1);
+    siren_train_opts opt = siren_train_opts_default();
+    const char *input = NULL, *output = NULL, *log_path = NULL, *v;
+    int json = 0, quiet = 0, sw = 0, sh = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_flag(a, "--help") || cli_flag(a, "-h")) {
+            fputs(fit_help, stdout);
+            return 0;
+        } else if (cli_flag(a, "--json")) json = 1;
+        else if (cli_flag(a, "--quiet")) quiet = 1;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "-o")) ||
+                 (v = cli_opt(cmd, argc, argv, &i, "--output"))) output = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--size")))
+            cli_size(cmd, "--size", v, &sw, &sh);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--hidden")))
+            cfg.hidden_features = (int)cli_int(cmd, "--hidden", v, 1, 8192);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--layers")))
+            cfg.hidden_layers = (int)cli_int(cmd, "--layers", v, 0, 64);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--omega0-hidden")))
+            cfg.hidden_omega_0 = (float)cli_double(cmd, "--omega0-hidden", v, 1e-6, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--omega0")))
+            cfg.first_omega_0 = (float)cli_double(cmd, "--omega0", v, 1e-6, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--arch"))) {
+            if (strcmp(v, "siren") != 0)
+                cli_usage_error(cmd, "--arch %s is not available in this version "
+                                     "(only siren)", v);
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--init"))) {
+            if (strcmp(v, "siren") != 0)
+                cli_usage_error(cmd, "--init %s is not available in this version "
+                                     "(only siren)", v);
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--steps")))
+            opt.steps = (int)cli_int(cmd, "--steps", v, 0, 100000000);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
+            opt.lr = (float)cli_double(cmd, "--lr", v, 1e-12, 10);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--batch")))
+            opt.batch = strcmp(v, "full") == 0
+                            ? 0 : (size_t)cli_int(cmd, "--batch", v, 1, 1L << 40);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--seed")))
+            opt.seed = (uint64_t)cli_int(cmd, "--seed", v, 0, __LONG_MAX__);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--threads")))
+            opt.threads = (int)cli_int(cmd, "--threads", v, 1, 1024);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--target-psnr")))
+            opt.target_psnr = cli_double(cmd, "--target-psnr", v, 1e-3, 400);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--log"))) log_path = v;
+        else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);
+        else if (!input) input = a;
+        else cli_usage_error(cmd, "unexpected argument '%s'", a);
+    }
+    if (!input) cli_usage_error(cmd, "missing the input image");
+    if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
+
+    siren_image img, small;
+    int dropped_alpha = 0;
+    if (siren_image_load(input, &img, &dropped_alpha)) cli_fail();
+    if (dropped_alpha && !quiet)
+        fprintf(stderr, "siren: %s: warning: alpha channel dropped\n", input);
+    if (sw && (sw != img.width || sh != img.height)) {
+        if (siren_image_resize(&img, sw, sh, &small)) cli_fail();
+        siren_image_free(&img);
+        img = small;
+    }
+    cli_progress prog;
+    cli_progress_open(&prog, "fit", quiet, log_path);
+    opt.progress = cli_progress_cb;
+    opt.user = &prog;
+    siren_net *net;
+    siren_fit_result res;
+    siren_status st = siren_fit_image(&img, &cfg, &opt, &net, &res);
+    cli_progress_close(&prog, st == SIREN_OK);
+    if (st) {
+        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
+        return EXIT_BAD_INPUT;
+    }
+    if (siren_net_save(net, output)) cli_fail();
+    double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
+    if (!quiet)
+        fprintf(stderr, "%s: %dx%d, %d steps in %.2f s (%.1f ms/step), loss %.4e, "
+                        "PSNR %.2f dB; model written to %s\n",
+                input, img.width, img.height, res.steps, res.seconds, ms, res.loss,
+                res.psnr_db, output);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "task", task);
+        cJSON_AddStringToObject(o, "input", input);
+        cJSON_AddStringToObject(o, "model", output);
+        cJSON_AddNumberToObject(o, "width", img.width);
+        cJSON_AddNumberToObject(o, "height", img.height);
+        cJSON_AddNumberToObject(o, "steps", res.steps);
+        cJSON_AddNumberToObject(o, "seconds", res.seconds);
+        cJSON_AddNumberToObject(o, "ms_per_step", ms);
+        cJSON_AddNumberToObject(o, "loss", res.loss);
+        cJSON_AddNumberToObject(o, "params", (double)siren_net_param_count(net));
+        if (isfinite(res.psnr_db)) cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);
+        else cJSON_AddNullToObject(o, "psnr_db");
+        cJSON_AddNumberToObject(o, "seed", (double)opt.seed);
+        char *s = cJSON_PrintUnformatted(o);
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    siren_net_free(net);
+    siren_image_free(&img);
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* siren: the command-line tool. Dispatches to one file per subcommand. */
+#include <string.h>
+
+#include "cli.h"
+
+static const char *main_help =
+    "Usage: siren COMMAND [options]\n"
+    "\n"
+    "Fit implicit neural representations with periodic activations (SIREN)\n"
+    "on the CPU.\n"
+    "\n"
+    "Commands:\n"
+    "  fit image IMG -o MODEL   fit a SIREN to an image\n"
+    "  render MODEL -o OUT      render a model to .png or .npy at any size\n"
+    "  eval MODEL REF           PSNR and SSIM of a model against an image\n"
+    "  info MODEL               architecture and metadata of a model file\n"
+    "\n"
+    "  --help                   this text; 'siren COMMAND --help' for a command\n"
+    "  --version                the version\n"
+    "\n"
+    "Exit status: 0 success, 1 bad input or failed run, 2 bad command line.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(main_help, stderr);
+        return EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+        fputs(main_help, stdout);
+        return 0;
+    }
+    if (!strcmp(c, "--version")) {
+        printf("siren %s\n", SIREN_VERSION);
+        return 0;
+    }
+    if (!strcmp(c, "fit")) return cli_fit(argc - 2, argv + 2);
+    if (!strcmp(c, "render")) return cli_render(argc - 2, argv + 2);
+    if (!strcmp(c, "eval")) return cli_eval(argc - 2, argv + 2);
+    if (!strcmp(c, "info")) return cli_info(argc - 2, argv + 2);
+    cli_usage_error(NULL, "unknown command '%s'", c);
+}

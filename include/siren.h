@@ -1,0 +1,191 @@
+/* libsiren — implicit neural representations with periodic activations
+ * (SIREN, Sitzmann et al. 2020) fitted on the CPU.
+ *
+ * Fit a photo, save the model, render it back at twice the size:
+ *
+ *     siren_image img, big;
+ *     siren_net *net;
+ *     siren_fit_result res;
+ *     siren_config cfg = siren_config_default(2, 1);     // (row, col) -> gray
+ *     siren_train_opts opt = siren_train_opts_default();  // Adam 1e-4, full batch
+ *     if (siren_image_load("camera.png", &img, NULL) != SIREN_OK ||
+ *         siren_fit_image(&img, &cfg, &opt, &net, &res) != SIREN_OK) {
+ *         fprintf(stderr, "%s\n", siren_last_error());
+ *         return 1;
+ *     }
+ *     printf("PSNR %.2f dB\n", res.psnr_db);
+ *     siren_net_save(net, "camera.safetensors");
+ *     siren_render_image(net, 2 * img.width, 2 * img.height, 0, &big);
+ *     siren_image_write_png("big.png", &big);
+ *     siren_image_free(&big); siren_image_free(&img); siren_net_free(net);
+ *
+ * Conventions: coordinates are linspace(-1, 1, n) per axis, (row, col) for
+ * images, row -1 at the top; image values [0, 1] map to network outputs
+ * [-1, 1]. Errors: every function that can fail returns a siren_status and
+ * leaves one line for the user in siren_last_error(); the library never
+ * prints and never exits.
+ */
+#ifndef SIREN_H
+#define SIREN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SIREN_VERSION "0.1.0"
+
+typedef enum {
+    SIREN_OK = 0,
+    SIREN_EINVAL,   /* an argument is out of range */
+    SIREN_EIO,      /* a file could not be opened, read or written */
+    SIREN_EFORMAT,  /* a file is malformed or of the wrong kind */
+    SIREN_ENOMEM,   /* an allocation failed */
+    SIREN_ELIMIT,   /* an input exceeds a safety limit */
+    SIREN_ECANCELED /* a callback asked to stop */
+} siren_status;
+
+const char *siren_status_str(siren_status st);
+/* The message of this thread's last failure, e.g.
+ * "camera.png: not a PNG, JPEG, BMP, PGM or PPM image". */
+const char *siren_last_error(void);
+
+/* ------------------------------------------------------------------ images */
+
+/* Pixels row-major (height, width, channels), values in [0, 1]. */
+typedef struct {
+    int width, height, channels; /* channels: 1 gray or 3 RGB */
+    float *data;
+} siren_image;
+
+/* Largest image a reader accepts, in pixels (width * height). */
+#define SIREN_MAX_IMAGE_PIXELS ((size_t)1 << 28)
+
+/* Read PNG, JPEG, BMP, PGM or PPM. Gray stays 1 channel, colour becomes 3;
+ * an alpha channel is dropped and *dropped_alpha (if not NULL) set to 1. */
+siren_status siren_image_load(const char *path, siren_image *img,
+                              int *dropped_alpha);
+/* Resample to width x height: area average when shrinking, bilinear
+ * (pixel-centre aligned) when enlarging. dst is allocated here. */
+siren_status siren_image_resize(const siren_image *src, int width, int height,
+                                siren_image *dst);
+/* 8-bit PNG, written to a temporary file and renamed into place. */
+siren_status siren_image_write_png(const char *path, const siren_image *img);
+void siren_image_free(siren_image *img);
+
+/* NumPy .npy (format 1.0, little-endian float32, C order), atomic. */
+siren_status siren_npy_write(const char *path, const float *data, int ndim,
+                             const size_t *shape);
+
+/* PSNR in dB for values whose full range is `range` (2 for [-1, 1]):
+ * 10 log10(range^2 / MSE). Infinite when the inputs are equal. */
+double siren_psnr(const float *a, const float *b, size_t n, double range);
+/* Mean SSIM (Wang et al. 2004) with an 11x11 Gaussian window, sigma 1.5,
+ * K1 0.01, K2 0.03, population covariances, averaged over channels: the
+ * same numbers as scikit-image's structural_similarity(gaussian_weights=
+ * True, sigma=1.5, use_sample_covariance=False, data_range=range). */
+siren_status siren_ssim(const siren_image *a, const siren_image *b,
+                        double range, double *ssim);
+
+/* ----------------------------------------------------------------- network */
+
+typedef enum { SIREN_ACT_SINE = 0 } siren_activation;
+
+typedef struct {
+    int in_features;      /* d: 2 for images */
+    int out_features;     /* m: 1 gray, 3 RGB */
+    int hidden_features;  /* width of every hidden layer */
+    int hidden_layers;    /* hidden-to-hidden layers (official: 3) */
+    float first_omega_0;  /* omega_0 of the first sine layer */
+    float hidden_omega_0; /* omega_0 of the other sine layers */
+    siren_activation activation;
+} siren_config;
+
+/* The official image recipe: 256 wide, 3 hidden layers, omega_0 30. */
+siren_config siren_config_default(int in_features, int out_features);
+
+typedef struct siren_net siren_net;
+
+/* A network with the official SIREN initialisation drawn from `seed`. */
+siren_status siren_net_create(const siren_config *cfg, uint64_t seed,
+                              siren_net **net);
+void siren_net_free(siren_net *net);
+const siren_config *siren_net_config(const siren_net *net);
+/* All parameters in one block: for each linear layer, weight [out][in]
+ * row-major then bias [out]. */
+size_t siren_net_param_count(const siren_net *net);
+float *siren_net_params(siren_net *net);
+
+/* String metadata stored in the model file (task, image size, ...). */
+siren_status siren_net_set_meta(siren_net *net, const char *key,
+                                const char *value);
+const char *siren_net_get_meta(const siren_net *net, const char *key);
+int siren_net_meta_count(const siren_net *net);
+void siren_net_meta_at(const siren_net *net, int i, const char **key,
+                       const char **value);
+
+/* safetensors with PyTorch state_dict names (net.0.linear.weight, ...),
+ * written atomically; load checks every shape against the metadata. */
+siren_status siren_net_save(const siren_net *net, const char *path);
+siren_status siren_net_load(const char *path, siren_net **net);
+
+/* Values of the network at n points: x is (n, in), y is (n, out).
+ * threads <= 0 means all cores. */
+siren_status siren_net_eval(const siren_net *net, const float *x, size_t n,
+                            float *y, int threads);
+
+/* ---------------------------------------------------------------- training */
+
+typedef struct {
+    int step, steps;     /* steps done, steps planned */
+    double seconds;      /* since the start of training */
+    double loss;         /* loss of the last step */
+    double psnr_db;      /* task metric of the last step (NAN if none) */
+} siren_progress;
+
+/* Return nonzero to stop training early (the result is kept). */
+typedef int (*siren_progress_fn)(void *user, const siren_progress *p);
+
+typedef struct {
+    int steps;            /* Adam steps (default 500) */
+    float lr;             /* learning rate (default 1e-4) */
+    float beta1, beta2, eps; /* Adam (0.9, 0.999, 1e-8) */
+    size_t batch;         /* points per step, 0 = all (full batch) */
+    uint64_t seed;        /* initialisation and sampling */
+    int threads;          /* <= 0: all cores */
+    double target_psnr;   /* stop once the task's PSNR reaches it; 0 = off */
+    siren_progress_fn progress; /* called after every step, may be NULL */
+    void *user;
+} siren_train_opts;
+
+siren_train_opts siren_train_opts_default(void);
+
+typedef struct {
+    int steps;            /* steps actually done */
+    double seconds;       /* training time */
+    double loss;          /* final loss */
+    double psnr_db;       /* final task metric, on the [-1, 1] range */
+} siren_fit_result;
+
+/* Fit an image: (row, col) in [-1, 1]^2 -> values in [-1, 1], MSE, Adam.
+ * cfg's in/out features are set from the image. The model's metadata
+ * records the task and the image size. */
+siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
+                             const siren_train_opts *opt, siren_net **net,
+                             siren_fit_result *res);
+
+/* Render an image-task model at any size (values mapped back to [0, 1],
+ * clamped). dst is allocated here. */
+siren_status siren_render_image(const siren_net *net, int width, int height,
+                                int threads, siren_image *dst);
+/* The raw network output on the width x height grid, (height, width, out),
+ * unclamped, in the network's [-1, 1] convention. */
+siren_status siren_render_values(const siren_net *net, int width, int height,
+                                 int threads, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

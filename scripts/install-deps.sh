@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages siren needs to build and test (DESIGN §6),
+# skipping what is already there. Run as root on Debian 12.
+set -e
+PKGS="build-essential pkg-config libopenblas-dev libsleef-dev libstb-dev \
+libcjson-dev libsndfile1-dev python3 python3-numpy python3-skimage python3-pil"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: need root to install:$missing" >&2
+        exit 1
+    fi
+    echo "install-deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends $missing
+fi

@@ -1,0 +1,85 @@
+/* The SIREN MLP inside libsiren: parameter layout, the work buffers of a
+ * forward/backward pass, and Adam. Points are stored one per row, so a
+ * batch of N points in C jet channels is one (C·N)×width matrix and one GEMM
+ * serves every channel (DESIGN §3); this issue uses the value channel only. */
+#ifndef SIREN_NET_NET_H
+#define SIREN_NET_NET_H
+
+#include <stddef.h>
+
+#include "siren.h"
+
+#define SIREN_MAX_HIDDEN_LAYERS 64
+#define SIREN_MAX_LINEAR (SIREN_MAX_HIDDEN_LAYERS + 2)
+#define SIREN_MAX_FEATURES 8192
+
+struct siren_net {
+    siren_config cfg;
+    int n_linear;                    /* hidden_layers + 2 */
+    int dims[SIREN_MAX_LINEAR + 1];  /* dims[l] -> dims[l+1] is linear l */
+    size_t w_off[SIREN_MAX_LINEAR];  /* weight [dims[l+1]][dims[l]] */
+    size_t b_off[SIREN_MAX_LINEAR];  /* bias [dims[l+1]] */
+    size_t n_params;
+    float *params;
+    int n_meta;
+    char **meta_key, **meta_val;
+};
+
+/* omega_0 of sine layer l (the last linear layer has none). */
+static inline float siren_layer_omega(const siren_net *net, int l) {
+    return l == 0 ? net->cfg.first_omega_0 : net->cfg.hidden_omega_0;
+}
+
+/* Checks a configuration; fills the message on failure. */
+siren_status siren_config_check(const siren_config *cfg);
+/* A network with zeroed parameters and no metadata (the loader fills it). */
+siren_status siren_net_alloc(const siren_config *cfg, siren_net **net);
+
+/* Work buffers of one pass over at most `cap` points, allocated once and
+ * reused across steps: act[l] is the input of linear layer l (act[0] is the
+ * caller's points, not owned), act[n_linear] the output; dact[l] holds
+ * f'(z) of sine layer l for the backward pass; g is the running gradient. */
+typedef struct {
+    size_t cap;
+    int channels;
+    int threads;
+    int n_linear;
+    const float *act0;
+    float *act[SIREN_MAX_LINEAR + 1];
+    float *dact[SIREN_MAX_LINEAR];
+    float *g;
+    float *gb;   /* threads × widest layer: per-thread bias partial sums */
+    float *block;
+} siren_work;
+
+siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
+                               siren_work **work);
+void siren_work_free(siren_work *work);
+
+/* Forward pass of n <= cap points x (n, in); the output (n, out) is left in
+ * work->act[n_linear]. With keep_derivs, f'(z) is stored for backward. */
+void siren_net_forward(const siren_net *net, siren_work *work, const float *x,
+                       size_t n, int keep_derivs);
+/* Backward pass after a forward with keep_derivs: gy (n, out) is dLoss/dy;
+ * grad (same layout as the parameters) is overwritten with dLoss/dparams.
+ * Destroys work->dact. */
+void siren_net_backward(const siren_net *net, siren_work *work, size_t n,
+                        const float *gy, float *grad);
+
+/* Adam (Kingma & Ba) with PyTorch's update order, so the same gradients
+ * give the same parameters as torch.optim.Adam. */
+typedef struct {
+    size_t n;
+    long t;
+    float *m, *v;
+} siren_adam;
+
+siren_status siren_adam_init(siren_adam *a, size_t n);
+void siren_adam_free(siren_adam *a);
+void siren_adam_step(siren_adam *a, float *params, const float *grad, float lr,
+                     float beta1, float beta2, float eps, int threads);
+
+/* Resolve a thread count: <= 0 means every core. */
+int siren_threads_resolve(int threads);
+
+#endif

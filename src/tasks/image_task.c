@@ -1,0 +1,127 @@
+/* The image task: pixels on the linspace(-1, 1) grid, (row, col), values
+ * mapped from [0, 1] to [-1, 1] as the official code's Normalize(0.5, 0.5).
+ * The model's metadata records how to map them back. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "net/net.h"
+#include "train/train.h"
+#include "util/error.h"
+
+/* coords (h*w, 2): (row, col), each linspace(-1, 1, n); n == 1 gives 0. */
+static float *image_grid(int width, int height) {
+    float *c = malloc((size_t)width * height * 2 * sizeof *c);
+    if (!c) return NULL;
+    for (int r = 0; r < height; r++) {
+        float y = height > 1 ? -1.0f + 2.0f * r / (height - 1) : 0.0f;
+        for (int q = 0; q < width; q++) {
+            float x = width > 1 ? -1.0f + 2.0f * q / (width - 1) : 0.0f;
+            c[((size_t)r * width + q) * 2] = y;
+            c[((size_t)r * width + q) * 2 + 1] = x;
+        }
+    }
+    return c;
+}
+
+siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
+                             const siren_train_opts *opt, siren_net **out,
+                             siren_fit_result *res) {
+    *out = NULL;
+    if (img->width < 1 || img->height < 1 || !img->data)
+        return siren_fail(SIREN_EINVAL, "image has 0 pixels");
+    if (img->channels != 1 && img->channels != 3)
+        return siren_fail(SIREN_EINVAL, "image has %d channels (1 or 3 expected)",
+                          img->channels);
+    siren_config c = *cfg;
+    c.in_features = 2;
+    c.out_features = img->channels;
+    size_t n = (size_t)img->width * img->height;
+    siren_net *net = NULL;
+    siren_status st = siren_net_create(&c, opt->seed, &net);
+    if (st) return st;
+    float *coords = image_grid(img->width, img->height);
+    float *targets = malloc(n * img->channels * sizeof *targets);
+    if (!coords || !targets) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
+        goto fail;
+    }
+    for (size_t i = 0; i < n * img->channels; i++)
+        targets[i] = 2.0f * img->data[i] - 1.0f;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", img->width);
+    if ((st = siren_net_set_meta(net, "task", "image")) ||
+        (st = siren_net_set_meta(net, "image_width", buf)))
+        goto fail;
+    snprintf(buf, sizeof buf, "%d", img->height);
+    if ((st = siren_net_set_meta(net, "image_height", buf)) ||
+        (st = siren_net_set_meta(net, "value_scale", "2")) ||
+        (st = siren_net_set_meta(net, "value_offset", "-1")) ||
+        (st = siren_net_set_meta(net, "coords", "linspace(-1,1) (row, col)")))
+        goto fail;
+    if ((st = siren_train_values(net, coords, targets, n, opt, res))) goto fail;
+    free(coords);
+    free(targets);
+    *out = net;
+    return SIREN_OK;
+fail:
+    free(coords);
+    free(targets);
+    siren_net_free(net);
+    return st;
+}
+
+siren_status siren_render_values(const siren_net *net, int width, int height,
+                                 int threads, float *out) {
+    if (net->cfg.in_features != 2)
+        return siren_fail(SIREN_EINVAL,
+                          "model has %d inputs; an image needs 2 (row, col)",
+                          net->cfg.in_features);
+    if (width < 1 || height < 1 ||
+        (size_t)width * height > SIREN_MAX_IMAGE_PIXELS)
+        return siren_fail(SIREN_EINVAL, "size %dx%d is not in 1x1 .. %zu pixels",
+                          width, height, (size_t)SIREN_MAX_IMAGE_PIXELS);
+    float *c = image_grid(width, height);
+    if (!c) return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
+    siren_status st = siren_net_eval(net, c, (size_t)width * height, out, threads);
+    free(c);
+    return st;
+}
+
+/* Reads a number from the metadata, or dflt when absent. */
+static double meta_num(const siren_net *net, const char *key, double dflt) {
+    const char *s = siren_net_get_meta(net, key);
+    if (!s) return dflt;
+    char *end;
+    double v = strtod(s, &end);
+    return (end != s && *end == 0 && isfinite(v)) ? v : dflt;
+}
+
+siren_status siren_render_image(const siren_net *net, int width, int height,
+                                int threads, siren_image *dst) {
+    dst->data = NULL;
+    int ch = net->cfg.out_features;
+    if (ch != 1 && ch != 3)
+        return siren_fail(SIREN_EINVAL,
+                          "model has %d outputs; an image needs 1 or 3", ch);
+    if (width < 1 || height < 1 ||
+        (size_t)width * height > SIREN_MAX_IMAGE_PIXELS)
+        return siren_fail(SIREN_EINVAL, "size %dx%d is not in 1x1 .. %zu pixels",
+                          width, height, (size_t)SIREN_MAX_IMAGE_PIXELS);
+    float *v = malloc((size_t)width * height * ch * sizeof *v);
+    if (!v) return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
+    siren_status st = siren_render_values(net, width, height, threads, v);
+    if (st) { free(v); return st; }
+    double scale = meta_num(net, "value_scale", 2.0);
+    double offset = meta_num(net, "value_offset", -1.0);
+    if (scale == 0) scale = 2.0;
+    for (size_t i = 0; i < (size_t)width * height * ch; i++) {
+        float p = (float)((v[i] - offset) / scale);
+        v[i] = p < 0 ? 0 : p > 1 ? 1 : p;
+    }
+    dst->width = width;
+    dst->height = height;
+    dst->channels = ch;
+    dst->data = v;
+    return SIREN_OK;
+}

@@ -1,0 +1,162 @@
+/* Value fitting by MSE with Adam. Every buffer is allocated before the
+ * first step and reused: a page fault costs about 10 us on the VMs this
+ * runs on, so per-step allocation is visibly slow. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "net/net.h"
+#include "train/train.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+double siren_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+siren_train_opts siren_train_opts_default(void) {
+    siren_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.steps = 500;
+    o.lr = 1e-4f;
+    o.beta1 = 0.9f;
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
+    o.batch = 0;
+    o.seed = 0;
+    o.threads = 0;
+    return o;
+}
+
+/* gy = 2 (y - t) / count and the summed squared error, with per-thread
+ * partial sums added in a fixed order so the loss is reproducible. */
+static double mse_grad(const float *y, const float *t, size_t cnt, float *gy,
+                       int threads, double *partial) {
+    const float scale = 2.0f / (float)cnt;
+#pragma omp parallel num_threads(threads)
+    {
+        int id = omp_get_thread_num(), nt = omp_get_num_threads();
+        size_t i0 = cnt * id / nt, i1 = cnt * (id + 1) / nt;
+        double s = 0;
+        for (size_t i = i0; i < i1; i++) {
+            float e = y[i] - t[i];
+            s += (double)e * e;
+            if (gy) gy[i] = scale * e;
+        }
+        partial[id] = s;
+    }
+    double sum = 0;
+    for (int i = 0; i < threads; i++) sum += partial[i];
+    return sum;
+}
+
+static double psnr_of_mse(double mse) {
+    return mse > 0 ? 10.0 * log10(4.0 / mse) : INFINITY;
+}
+
+siren_status siren_train_values(siren_net *net, const float *coords,
+                                const float *targets, size_t n,
+                                const siren_train_opts *opt,
+                                siren_fit_result *res) {
+    const int din = net->cfg.in_features, dout = net->cfg.out_features;
+    const int threads = siren_threads_resolve(opt->threads);
+    const int full = opt->batch == 0 || opt->batch >= n;
+    const size_t cap = full ? n : opt->batch;
+    siren_status st = SIREN_OK;
+    siren_work *w = NULL;
+    siren_adam adam = {0};
+    float *grad = NULL, *gy = NULL, *bx = NULL, *bt = NULL;
+    size_t *perm = NULL;
+    double *partial = NULL;
+    memset(res, 0, sizeof *res);
+    if (n == 0) return siren_fail(SIREN_EINVAL, "no points to fit");
+    if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
+    if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
+
+    if ((st = siren_work_create(net, cap, threads, &w))) goto done;
+    if ((st = siren_adam_init(&adam, net->n_params))) goto done;
+    grad = malloc(net->n_params * sizeof *grad);
+    gy = malloc(cap * dout * sizeof *gy);
+    partial = calloc(threads, sizeof *partial);
+    if (!full) {
+        bx = malloc(cap * din * sizeof *bx);
+        bt = malloc(cap * dout * sizeof *bt);
+        perm = malloc(n * sizeof *perm);
+    }
+    if (!grad || !gy || !partial || (!full && (!bx || !bt || !perm))) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
+        goto done;
+    }
+    siren_rng rng;
+    siren_rng_seed(&rng, opt->seed ^ 0x5eed5a3b1e5ull);
+    size_t pos = n;
+    if (!full)
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+
+    const double t0 = siren_now();
+    int step = 0;
+    double loss = NAN;
+    while (step < opt->steps) {
+        const float *x = coords, *t = targets;
+        size_t m = n;
+        if (!full) {
+            for (size_t k = 0; k < cap; k++) {
+                if (pos == n) { /* new epoch: Fisher-Yates reshuffle */
+                    for (size_t i = n - 1; i > 0; i--) {
+                        size_t j = siren_rng_below(&rng, i + 1), tmp = perm[i];
+                        perm[i] = perm[j];
+                        perm[j] = tmp;
+                    }
+                    pos = 0;
+                }
+                size_t i = perm[pos++];
+                memcpy(bx + k * din, coords + i * din, din * sizeof *bx);
+                memcpy(bt + k * dout, targets + i * dout, dout * sizeof *bt);
+            }
+            x = bx; t = bt; m = cap;
+        }
+        siren_net_forward(net, w, x, m, 1);
+        loss = mse_grad(w->act[net->n_linear], t, m * dout, gy, threads,
+                        partial) / (double)(m * dout);
+        siren_net_backward(net, w, m, gy, grad);
+        siren_adam_step(&adam, net->params, grad, opt->lr, opt->beta1,
+                        opt->beta2, opt->eps, threads);
+        step++;
+        int stop = 0;
+        if (opt->progress) {
+            siren_progress p = {step, opt->steps, siren_now() - t0, loss,
+                                psnr_of_mse(loss)};
+            stop = opt->progress(opt->user, &p);
+        }
+        if (opt->target_psnr > 0 && psnr_of_mse(loss) >= opt->target_psnr) stop = 1;
+        if (!isfinite(loss)) {
+            st = siren_fail(SIREN_EINVAL,
+                            "training diverged at step %d (loss is %g); "
+                            "try a smaller learning rate", step, loss);
+            goto done;
+        }
+        if (stop) break;
+    }
+    res->seconds = siren_now() - t0;
+    res->steps = step;
+    res->loss = loss;
+    /* The final metric is over every point, after the last update. */
+    double sse = 0;
+    for (size_t i = 0; i < n; i += cap) {
+        size_t m = n - i < cap ? n - i : cap;
+        siren_net_forward(net, w, coords + i * din, m, 0);
+        sse += mse_grad(w->act[net->n_linear], targets + i * dout, m * dout,
+                        NULL, threads, partial);
+    }
+    res->psnr_db = psnr_of_mse(sse / ((double)n * dout));
+    if (step == 0) res->loss = sse / ((double)n * dout);
+done:
+    siren_work_free(w);
+    siren_adam_free(&adam);
+    free(grad); free(gy); free(bx); free(bt); free(perm); free(partial);
+    return st;
+}
