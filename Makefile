@@ -26,6 +26,8 @@ OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard cli/*.c)))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all test bench clean
 all: $(BUILD)/siren $(BUILD)/libsiren.a
@@ -53,7 +55,12 @@ $(BUILD)/tests/%: tests/%.c tests/testhelp.h $(BUILD)/libsiren.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsiren.a $(LDLIBS)
 
-test: all $(TESTS)
+# Small programs the Python and shell tests call.
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libsiren.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsiren.a $(LDLIBS)
+
+test: all $(TESTS) $(TOOLS)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 bench: all

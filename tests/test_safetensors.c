@@ -3,8 +3,10 @@
  * with the right status and a message that starts with the path), plus
  * every truncation and many byte corruptions of a valid file. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +156,9 @@ static void test_round_trip(void) {
     CHECK(st == SIREN_OK, "write F32/F64/scalar/empty tensors with metadata "
           "(%s)", why(st));
     CHECK(count_entries(dir) == 1, "write leaves no temporary file");
+    struct stat sb;
+    CHECK(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0644,
+          "under umask 022 the file is 0644 like a plain fopen's, not 0600");
 
     size_t n = 0;
     unsigned char *raw = read_bytes(p, &n);
@@ -247,6 +252,28 @@ static void test_write_failures(void) {
     st = siren_st_write(p_copy, t, 1, k, v, 1);
     CHECK(st == SIREN_EINVAL && count_entries(dir) == 0,
           "metadata that is not UTF-8: EINVAL, no file");
+
+    /* A write that fails halfway: a file size limit makes fwrite fail
+     * with EFBIG (SIGXFSZ ignored) after the temporary file exists. */
+    static float big[4096];
+    siren_st_tensor bt = {"big", SIREN_DT_F32, 1, {4096}, big};
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 1000;
+    signal(SIGXFSZ, SIG_IGN);
+    snprintf(p_copy, sizeof p_copy, "%s", tpath("big.safetensors"));
+    if (setrlimit(RLIMIT_FSIZE, &lim) == 0) {
+        st = siren_st_write(p_copy, &bt, 1, NULL, NULL, 0);
+        setrlimit(RLIMIT_FSIZE, &old);
+        CHECK(st == SIREN_EIO && msg_starts_with(p_copy) &&
+              count_entries(dir) == 0,
+              "write failing past a 1000-byte file size limit: EIO, no "
+              "file left (%s)", siren_last_error());
+    } else {
+        CHECK(0, "setrlimit(RLIMIT_FSIZE) works");
+    }
+    signal(SIGXFSZ, SIG_DFL);
 
     siren_st_tensor neg = {"n", SIREN_DT_F32, 1, {-1}, x};
     st = siren_st_write(p_copy, &neg, 1, NULL, NULL, 0);
@@ -577,6 +604,7 @@ static void test_testvectors(void) {
 
 int main(void) {
     snprintf(dir, sizeof dir, "/tmp/siren_st_XXXXXX");
+    umask(022);
     if (!mkdtemp(dir)) {
         printf("not ok - cannot create a temporary directory\n");
         return 1;

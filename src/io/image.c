@@ -363,6 +363,18 @@ static int sniff(const uint8_t *p, size_t n) {
     return FMT_NONE;
 }
 
+/* stb's short failure reasons, mapped to our statuses. */
+static siren_status stb_failure(const char *path) {
+    const char *why = stbi_failure_reason();
+    if (!why) why = "unknown error";
+    if (strcmp(why, "outofmem") == 0)
+        return siren_fail(SIREN_ENOMEM, "%s: out of memory (stb: %s)", path, why);
+    if (strcmp(why, "too large") == 0)
+        return siren_fail(SIREN_ELIMIT, "%s: image too large for the decoder "
+                          "(stb: %s)", path, why);
+    return siren_fail(SIREN_EFORMAT, "%s: " BAD " (stb: %s)", path, why);
+}
+
 siren_status siren_image_load(const char *path, siren_image *img,
                               int *dropped_alpha) {
     uint8_t *buf;
@@ -396,8 +408,7 @@ siren_status siren_image_load(const char *path, siren_image *img,
     if (st != SIREN_OK) goto done;
 
     if (!stbi_info_from_memory(buf, (int)n, &w, &h, &comp)) {
-        st = siren_fail(SIREN_EFORMAT, "%s: " BAD " (stb: %s)", path,
-                        stbi_failure_reason());
+        st = stb_failure(path);
         goto done;
     }
     st = check_dims(path, (uint64_t)w, (uint64_t)h);
@@ -408,13 +419,7 @@ siren_status siren_image_load(const char *path, siren_image *img,
     else
         pix = stbi_load_from_memory(buf, (int)n, &w, &h, &comp, 0);
     if (!pix) {
-        const char *why = stbi_failure_reason();
-        if (why && strcmp(why, "outofmem") == 0)
-            st = siren_fail(SIREN_ENOMEM, "%s: out of memory for %dx%d pixels",
-                            path, w, h);
-        else
-            st = siren_fail(SIREN_EFORMAT, "%s: " BAD " (stb: %s)", path,
-                            why ? why : "unknown error");
+        st = stb_failure(path);
         goto done;
     }
     if (comp < 1 || comp > 4) {

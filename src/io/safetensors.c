@@ -1,19 +1,19 @@
 /* safetensors reader and writer (format in safetensors.h). The reader
  * checks everything a hostile file could get wrong before it allocates or
- * copies; the writer goes through a temporary file so a crash never leaves
- * half a model. Networks and their metadata keys are src/net/'s business. */
+ * copies; the writer goes through io/atomic.h's temporary file and rename,
+ * so a crash never leaves half a model. Networks and their metadata keys
+ * are src/net/'s and src/io/model.c's business. */
 #include "io/safetensors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "io/atomic.h"
 #include "util/error.h"
 
 /* Tensor data is copied as is, so the host must share the file's byte
@@ -574,11 +574,11 @@ static int add_number(cJSON *arr, uint64_t v) {
 }
 
 /* Check the arguments and build the header JSON (unpadded) in *json, to be
- * released with cJSON_free; *data_len is the data section's size. */
+ * released with cJSON_free. */
 static siren_status build_header(const char *path, const siren_st_tensor *t,
                                  int n, const char *const *keys,
                                  const char *const *values, int n_meta,
-                                 char **json, uint64_t *data_len) {
+                                 char **json) {
     siren_status st = SIREN_OK;
     cJSON *root = NULL;
     const char **names = malloc(((size_t)(n > n_meta ? n : n_meta) + 1) *
@@ -683,7 +683,6 @@ static siren_status build_header(const char *path, const siren_st_tensor *t,
     *json = cJSON_PrintUnformatted(root);
     if (!*json)
         goto nomem;
-    *data_len = pos;
     goto done;
 
 nomem:
@@ -692,22 +691,6 @@ done:
     cJSON_Delete(root);
     free(names);
     return st;
-}
-
-/* fsync the directory holding path so the rename itself is durable. Best
- * effort: some file systems refuse to sync directories. */
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1)
-                      : dup_str(".");
-    if (!dir)
-        return;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
 }
 
 siren_status siren_st_write(const char *path, const siren_st_tensor *t,
@@ -719,11 +702,9 @@ siren_status siren_st_write(const char *path, const siren_st_tensor *t,
     siren_status st;
     char *json = NULL, *tmp = NULL;
     FILE *fp = NULL;
-    int fd = -1;
-    uint64_t data_len = 0;
 
     st = build_header(path, t, n_tensors, meta_keys, meta_values, n_meta,
-                      &json, &data_len);
+                      &json);
     if (st != SIREN_OK)
         return st;
     /* Pad with spaces to a multiple of 8, as the reference implementation
@@ -733,32 +714,11 @@ siren_status siren_st_write(const char *path, const siren_st_tensor *t,
     for (int i = 0; i < 8; i++)
         lenbuf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
 
-    size_t plen = strlen(path);
-    tmp = malloc(plen + sizeof ".tmp.XXXXXX");
-    if (!tmp) {
-        st = siren_fail(SIREN_ENOMEM, "%s: out of memory", path);
-        goto fail;
+    st = siren_atomic_open(path, &fp, &tmp);
+    if (st != SIREN_OK) {
+        cJSON_free(json);
+        return st;
     }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = siren_fail(SIREN_EIO, "%s: cannot create a temporary file "
-                        "beside it: %s", path, strerror(errno));
-        free(tmp);
-        tmp = NULL; /* nothing to unlink */
-        goto fail;
-    }
-    /* mkstemp makes the file private (0600); a model is an ordinary
-     * document. Failure is harmless, so it is not checked. */
-    (void)fchmod(fd, 0644);
-    fp = fdopen(fd, "wb");
-    if (!fp) {
-        st = siren_fail(SIREN_EIO, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    fd = -1; /* fp owns it now */
-
     int ok = fwrite(lenbuf, 1, 8, fp) == 8 &&
              fwrite(json, 1, jlen, fp) == jlen;
     for (size_t i = jlen; ok && i < hlen; i++)
@@ -770,37 +730,12 @@ siren_status siren_st_write(const char *path, const siren_st_tensor *t,
         if (nbytes)
             ok = fwrite(t[i].data, 1, nbytes, fp) == nbytes;
     }
-    if (!ok || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-        st = siren_fail(SIREN_EIO, "%s: cannot write: %s", path,
-                        strerror(errno));
-        goto fail;
-    }
-    int rc = fclose(fp);
-    fp = NULL;
-    if (rc != 0) {
-        st = siren_fail(SIREN_EIO, "%s: cannot write: %s", path,
-                        strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) != 0) {
-        st = siren_fail(SIREN_EIO, "%s: cannot rename the temporary file "
-                        "onto it: %s", path, strerror(errno));
-        goto fail;
-    }
-    sync_parent_dir(path);
     cJSON_free(json);
-    free(tmp);
-    return SIREN_OK;
-
-fail:
-    if (fp)
-        fclose(fp);
-    if (fd >= 0)
-        close(fd);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
+    if (!ok) {
+        int err = errno;
+        siren_atomic_abort(fp, tmp);
+        return siren_fail(SIREN_EIO, "%s: cannot write (%s)", path,
+                          strerror(err));
     }
-    cJSON_free(json);
-    return st;
+    return siren_atomic_commit(path, fp, tmp);
 }
