@@ -252,19 +252,34 @@ void siren_net_forward(const siren_net *net, siren_work *w, const float *x,
     }
 }
 
-/* gb (cols) = column sums of g (n, cols), deterministic for a fixed thread
- * count: each thread sums a fixed row range, partials are added in order. */
-static void column_sums(const siren_work *w, const float *g, size_t n,
-                        int cols, float *gb) {
+/* With d == NULL: gb (cols) = column sums of g (n, cols). With d: first
+ * g ⊙= d element-wise (the sine layer's gz = g f'(z)), in the same pass.
+ * Deterministic for a fixed thread count: each thread sums a fixed row
+ * range, and the partials are added in thread order. */
+static void column_sums(const siren_work *w, float *restrict g,
+                        const float *restrict d, size_t n, int cols,
+                        float *gb) {
     const int T = w->threads;
 #pragma omp parallel num_threads(T)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *part = w->gb + (size_t)t * cols;
+        float *restrict part = w->gb + (size_t)t * cols;
         memset(part, 0, cols * sizeof(float));
         size_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
-        for (size_t r = r0; r < r1; r++)
-            for (int j = 0; j < cols; j++) part[j] += g[r * cols + j];
+        for (size_t r = r0; r < r1; r++) {
+            float *restrict gr = g + r * cols;
+            if (d) {
+                const float *restrict dr = d + r * cols;
+#pragma omp simd
+                for (int j = 0; j < cols; j++) {
+                    gr[j] *= dr[j];
+                    part[j] += gr[j];
+                }
+            } else {
+#pragma omp simd
+                for (int j = 0; j < cols; j++) part[j] += gr[j];
+            }
+        }
 #pragma omp barrier
 #pragma omp for schedule(static)
         for (int j = 0; j < cols; j++) {
@@ -285,7 +300,7 @@ void siren_net_backward(const siren_net *net, siren_work *w, size_t n,
         int l = L - 1, din = net->dims[l], dout = net->dims[l + 1];
         const float *in = l == 0 ? w->act0 : w->act[l];
         siren_gemm_atb(dout, din, (int)n, gy, in, 0.0f, grad + net->w_off[l]);
-        column_sums(w, gy, n, dout, grad + net->b_off[l]);
+        column_sums(w, (float *)gy, NULL, n, dout, grad + net->b_off[l]);
         if (l > 0)
             siren_gemm_ab((int)n, din, dout, gy, net->params + net->w_off[l],
                           0.0f, w->g);
@@ -293,16 +308,19 @@ void siren_net_backward(const siren_net *net, siren_work *w, size_t n,
     for (int l = L - 2; l >= 0; l--) {
         int din = net->dims[l], dout = net->dims[l + 1];
         const float *in = l == 0 ? w->act0 : w->act[l];
-        float *gz = w->dact[l]; /* gz = g ⊙ f'(z), in place over f'(z) */
-        const float *g = w->g;
-        size_t cnt = n * (size_t)dout;
-#pragma omp parallel for simd schedule(static) num_threads(w->threads)
-        for (size_t i = 0; i < cnt; i++) gz[i] *= g[i];
-        column_sums(w, gz, n, dout, grad + net->b_off[l]);
+        /* gz = g ⊙ f'(z), in place over g, and gb = Σ_rows gz. */
+        float *gz = w->g;
+        column_sums(w, gz, w->dact[l], n, dout, grad + net->b_off[l]);
         siren_gemm_atb(dout, din, (int)n, gz, in, 0.0f, grad + net->w_off[l]);
-        if (l > 0)
+        /* g for the layer below; f'(z) of this layer is spent, so its
+         * buffer takes the result and the two swap roles. */
+        if (l > 0) {
             siren_gemm_ab((int)n, din, dout, gz, net->params + net->w_off[l],
-                          0.0f, w->g);
+                          0.0f, w->dact[l]);
+            float *tmp = w->g;
+            w->g = w->dact[l];
+            w->dact[l] = tmp;
+        }
     }
 }
 

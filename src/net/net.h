@@ -62,7 +62,7 @@ void siren_net_forward(const siren_net *net, siren_work *work, const float *x,
                        size_t n, int keep_derivs);
 /* Backward pass after a forward with keep_derivs: gy (n, out) is dLoss/dy;
  * grad (same layout as the parameters) is overwritten with dLoss/dparams.
- * Destroys work->dact. */
+ * Destroys work->dact and work->g (their buffers may swap). */
 void siren_net_backward(const siren_net *net, siren_work *work, size_t n,
                         const float *gy, float *grad);
 
