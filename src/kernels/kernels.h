@@ -1,6 +1,7 @@
 /* Kernels: pure functions on float arrays with shape comments. No I/O, no
- * allocation, no knowledge of tasks or threads: the caller (src/net) splits
- * rows between threads. GEMM goes through CBLAS (OpenBLAS); the sine layer's
+ * knowledge of tasks. The caller (src/net) splits rows between threads for
+ * the element-wise work; the GEMMs thread themselves (ours with OpenMP,
+ * CBLAS with its own pool) and keep their packing buffers. The sine layer's
  * element-wise work has a plain C path and SLEEF AVX2/AVX-512 paths chosen
  * once at run time from what the CPU supports. */
 #ifndef SIREN_KERNELS_H
@@ -8,7 +9,10 @@
 
 #include <stddef.h>
 
-/* All matrices row-major. */
+/* All matrices row-major. The three GEMMs run our AVX-512 kernel
+ * (gemm_avx512.c, OpenMP inside) when the selected ISA is AVX-512 and the
+ * shape is not tiny, else CBLAS. Same shape and thread count give
+ * bit-identical results. */
 
 /* C (M,N) = A (M,K) · B (N,K)ᵀ + beta·C   — a linear layer's forward,
  * with B the PyTorch weight [out][in]. */
@@ -21,8 +25,35 @@ void siren_gemm_atb(int M, int N, int K, const float *A, const float *B,
 void siren_gemm_ab(int M, int N, int K, const float *A, const float *B,
                    float beta, float *C);
 
-/* Threads used by the BLAS library (OpenBLAS has its own pool). */
+/* Threads for the GEMMs: ours (OpenMP) and the BLAS library's pool. While
+ * ours is on, the small shapes left to CBLAS run on one thread (gemm.c
+ * says why). */
 void siren_gemm_set_threads(int threads);
+int siren_gemm_threads(void);
+/* Nonzero: always use CBLAS, on all the threads (tests, a `--kernels blas`
+ * switch); the sine kernels keep their ISA. */
+void siren_gemm_use_blas(int on);
+
+/* The paths behind the three GEMMs, for tests and benchmarks. `op` names
+ * the shape as above; all compute op(A)·op(B) + beta·C. */
+typedef enum {
+    SIREN_GEMM_ABT = 0,
+    SIREN_GEMM_ATB = 1,
+    SIREN_GEMM_AB = 2
+} siren_gemm_op;
+
+/* Plain C loops accumulating in double: the reference, one thread. */
+void siren_gemm_plain(siren_gemm_op op, int M, int N, int K, const float *A,
+                      const float *B, float beta, float *C);
+/* CBLAS, on the threads set for the BLAS library. */
+void siren_gemm_blas(siren_gemm_op op, int M, int N, int K, const float *A,
+                     const float *B, float beta, float *C);
+/* Packed AVX-512 micro-kernel on `threads` OpenMP threads. Only call it on
+ * a CPU with AVX-512F. Any size; fast for large multiples of the tile.
+ * The packing buffers are per calling thread, kept and grown between
+ * calls, so two caller threads may run it at once. */
+void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
+                       const float *B, float beta, float *C, int threads);
 
 /* One row of a sine layer, n = layer width:
  *   zh[j] in: z = (W h)[j]   out: sin(omega (z + b[j]))
@@ -50,6 +81,8 @@ siren_isa siren_isa_best(void);
  * one in use. Tests use it to run the plain path beside the SIMD ones. */
 siren_isa siren_isa_select(siren_isa isa);
 const char *siren_isa_name(siren_isa isa);
+/* The ISA in use (the best one until siren_isa_select says otherwise). */
+siren_isa siren_isa_current(void);
 /* The sine-row kernel of the selected ISA. */
 siren_sine_row_fn siren_sine_row(void);
 

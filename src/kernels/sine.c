@@ -38,8 +38,13 @@ const char *siren_isa_name(siren_isa isa) {
     }
 }
 
-siren_sine_row_fn siren_sine_row(void) {
+siren_isa siren_isa_current(void) {
     if ((int)current < 0) siren_isa_select(SIREN_ISA_AVX512);
+    return current;
+}
+
+siren_sine_row_fn siren_sine_row(void) {
+    siren_isa_current();
     switch (current) {
     case SIREN_ISA_AVX512: return siren_sine_row_avx512;
     case SIREN_ISA_AVX2: return siren_sine_row_avx2;

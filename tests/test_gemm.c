@@ -1,0 +1,143 @@
+/* The GEMM paths against the plain reference (double accumulation): every
+ * shape, edge tiles included, beta 0 and 1, 1 and 2 threads; bit-identical
+ * repeats; beta = 0 ignoring NaN in C; the dispatch honouring the ISA
+ * selection and the CBLAS switch. */
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "testhelp.h"
+
+static const char *op_name[] = {"abt", "atb", "ab"};
+
+static unsigned rng_state = 12345u;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)(rng_state >> 8) / 8388608.0f - 1.0f;
+}
+static float *rand_buf(size_t n) {
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = frand();
+    return p;
+}
+
+/* max |c - ref| / max |ref|: norm-wise, so cancellation in one entry does
+ * not count as error. */
+static double rel_err(const float *c, const float *ref, size_t n) {
+    double dmax = 0, rmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)c[i] - ref[i]);
+        if (!(d <= dmax)) dmax = d; /* NaN wins */
+        if (fabs(ref[i]) > rmax) rmax = fabs(ref[i]);
+    }
+    return dmax / (rmax > 0 ? rmax : 1);
+}
+
+typedef struct { int M, N, K; } shape;
+
+static const shape shapes[] = {
+    {1, 1, 1},      {3, 5, 7},       {13, 31, 33},   {14, 32, 16},
+    {15, 33, 17},   {28, 64, 256},   {31, 17, 255},  {33, 257, 3},
+    {255, 33, 257}, {257, 255, 31},  {37, 12, 12},   {1000, 256, 256},
+    {1000, 3, 256}, {5, 1000, 100},  {64, 256, 800}, {50, 700, 300},
+    {29, 45, 1000}, {40, 50, 5000},  {256, 256, 4096}, {1200, 20, 2500},
+    {37, 64, 3000},
+};
+
+/* op(A) (M,K): A holds M*K floats either way, op(B) (K,N) K*N floats. */
+static void check_avx512(siren_gemm_op op, shape s) {
+    const int M = s.M, N = s.N, K = s.K;
+    size_t mn = (size_t)M * N;
+    float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
+    float *C0 = rand_buf(mn), *ref = malloc(mn * 4), *c = malloc(mn * 4),
+          *again = malloc(mn * 4);
+    double tol = 1e-5 * sqrt((double)K);
+    for (int beta = 0; beta <= 1; beta++) {
+        memcpy(ref, C0, mn * 4);
+        siren_gemm_plain(op, M, N, K, A, B, (float)beta, ref);
+        double worst = 0;
+        int same = 1;
+        for (int T = 1; T <= 2; T++) {
+            memcpy(c, C0, mn * 4);
+            siren_gemm_avx512(op, M, N, K, A, B, (float)beta, c, T);
+            double e = rel_err(c, ref, mn);
+            if (!(e <= worst)) worst = e;
+            memcpy(again, C0, mn * 4);
+            siren_gemm_avx512(op, M, N, K, A, B, (float)beta, again, T);
+            same &= memcmp(c, again, mn * 4) == 0;
+        }
+        CHECK(worst <= tol && same,
+              "avx512 %s M=%d N=%d K=%d beta=%d, threads 1,2: rel err %.2e "
+              "(tol %.1e), repeat bit-identical %s",
+              op_name[op], M, N, K, beta, worst, tol, same ? "yes" : "NO");
+    }
+    free(A), free(B), free(C0), free(ref), free(c), free(again);
+}
+
+/* beta = 0 writes C without reading it: NaN there must not leak out. */
+static void check_nan_beta0(siren_gemm_op op) {
+    const int M = 45, N = 70, K = 33;
+    float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
+    float *c = malloc((size_t)M * N * 4), *ref = malloc((size_t)M * N * 4);
+    for (int i = 0; i < M * N; i++) c[i] = NAN;
+    siren_gemm_plain(op, M, N, K, A, B, 0.0f, ref);
+    siren_gemm_avx512(op, M, N, K, A, B, 0.0f, c, 2);
+    double e = rel_err(c, ref, (size_t)M * N);
+    CHECK(e <= 1e-5 * sqrt(K), "avx512 %s beta=0 over a C of NaN: rel err %.2e",
+          op_name[op], e);
+    free(A), free(B), free(c), free(ref);
+}
+
+typedef void (*gemm_fn)(int, int, int, const float *, const float *, float,
+                        float *);
+
+/* The public entry points at the network's shapes (scaled down): ours and
+ * CBLAS both against the reference, and an AVX2 selection means CBLAS. */
+static void check_dispatch(siren_gemm_op op, gemm_fn fn, int M, int N, int K,
+                           int have_avx512) {
+    size_t mn = (size_t)M * N;
+    float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
+    float *ref = malloc(mn * 4), *ours = malloc(mn * 4), *blas = malloc(mn * 4),
+          *avx2 = malloc(mn * 4);
+    double tol = 1e-5 * sqrt((double)K);
+    siren_gemm_plain(op, M, N, K, A, B, 0.0f, ref);
+    siren_gemm_set_threads(2);
+    fn(M, N, K, A, B, 0.0f, ours);
+    siren_gemm_use_blas(1);
+    fn(M, N, K, A, B, 0.0f, blas);
+    siren_gemm_use_blas(0);
+    siren_isa_select(SIREN_ISA_AVX2);
+    fn(M, N, K, A, B, 0.0f, avx2);
+    siren_isa_select(SIREN_ISA_AVX512);
+    double eo = rel_err(ours, ref, mn), eb = rel_err(blas, ref, mn);
+    CHECK(eo <= tol && eb <= tol,
+          "siren_gemm_%s M=%d N=%d K=%d: default path rel err %.2e, CBLAS "
+          "%.2e", op_name[op], M, N, K, eo, eb);
+    CHECK(memcmp(avx2, blas, mn * 4) == 0,
+          "siren_gemm_%s with the AVX2 ISA selected is CBLAS, bit for bit",
+          op_name[op]);
+    if (have_avx512) {
+        float *direct = malloc(mn * 4);
+        siren_gemm_avx512(op, M, N, K, A, B, 0.0f, direct, 2);
+        CHECK(memcmp(direct, ours, mn * 4) == 0,
+              "siren_gemm_%s uses the AVX-512 path on this CPU", op_name[op]);
+        free(direct);
+    }
+    free(A), free(B), free(ref), free(ours), free(blas), free(avx2);
+}
+
+int main(void) {
+    __builtin_cpu_init();
+    int have = __builtin_cpu_supports("avx512f");
+    if (have) {
+        for (int op = 0; op < 3; op++)
+            for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+                check_avx512((siren_gemm_op)op, shapes[i]);
+        for (int op = 0; op < 3; op++) check_nan_beta0((siren_gemm_op)op);
+    } else {
+        CHECK(1, "no AVX-512 on this CPU: its GEMM path not tested");
+    }
+    check_dispatch(SIREN_GEMM_ABT, siren_gemm_abt, 2000, 256, 256, have);
+    check_dispatch(SIREN_GEMM_ATB, siren_gemm_atb, 256, 256, 2000, have);
+    check_dispatch(SIREN_GEMM_AB, siren_gemm_ab, 2000, 256, 256, have);
+    TEST_DONE();
+}
