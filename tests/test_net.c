@@ -44,13 +44,16 @@ static double ref_loss(const siren_net *net, const double *p, const float *x,
     return s / (n * m);
 }
 
-static void test_gradients(int threads) {
-    siren_config c = {2, 2, 12, 2, 30.0f, 30.0f, SIREN_ACT_SINE};
+/* in <= 4 / out <= 4 take the fused thin first / last layer paths of
+ * src/net, wider ones the GEMM paths; layers = 0 makes the first sine
+ * layer also the last. */
+static void test_gradients(int threads, int in, int out, int layers) {
+    siren_config c = {in, out, 12, layers, 30.0f, 30.0f, SIREN_ACT_SINE};
     siren_net *net;
     CHECK(siren_net_create(&c, 7, &net) == SIREN_OK, "create small net");
     enum { N = 37 };
-    float x[N * 2], t[N * 2];
-    for (int i = 0; i < N * 2; i++) {
+    float x[N * 8], t[N * 8];
+    for (int i = 0; i < N * 8; i++) {
         x[i] = (float)sin(1.3 * i + 0.2);
         t[i] = (float)cos(0.7 * i);
     }
@@ -60,19 +63,19 @@ static void test_gradients(int threads) {
     /* Forward against the double reference. */
     double maxd = 0;
     for (int i = 0; i < N; i++) {
-        double y[2];
+        double y[8];
         double *pd = malloc(net->n_params * sizeof *pd);
         for (size_t k = 0; k < net->n_params; k++) pd[k] = net->params[k];
-        ref_forward(net, pd, x + 2 * i, y);
+        ref_forward(net, pd, x + in * i, y);
         free(pd);
-        for (int o = 0; o < 2; o++)
-            maxd = fmax(maxd, fabs(y[o] - w->act[net->n_linear][2 * i + o]));
+        for (int o = 0; o < out; o++)
+            maxd = fmax(maxd, fabs(y[o] - w->act[net->n_linear][out * i + o]));
     }
-    CHECK(maxd < 1e-4, "forward matches the double reference (max diff %.2e, %d threads)",
-          maxd, threads);
-    float gy[N * 2], *grad = malloc(net->n_params * sizeof *grad);
-    for (int i = 0; i < N * 2; i++)
-        gy[i] = 2.0f * (w->act[net->n_linear][i] - t[i]) / (N * 2);
+    CHECK(maxd < 1e-4, "forward matches the double reference (max diff %.2e, "
+          "%d -> %d, %d hidden layers, %d threads)", maxd, in, out, layers, threads);
+    float gy[N * 8], *grad = malloc(net->n_params * sizeof *grad);
+    for (int i = 0; i < N * out; i++)
+        gy[i] = 2.0f * (w->act[net->n_linear][i] - t[i]) / (N * out);
     siren_net_backward(net, w, N, gy, grad);
     double *p = malloc(net->n_params * sizeof *p);
     for (size_t k = 0; k < net->n_params; k++) p[k] = net->params[k];
@@ -90,7 +93,8 @@ static void test_gradients(int threads) {
     }
     CHECK(errmax < 1e-3 * gmax,
           "all %zu parameter gradients match central differences (max err %.2e "
-          "of max |g| %.2e, %d threads)", net->n_params, errmax, gmax, threads);
+          "of max |g| %.2e, %d -> %d, %d hidden layers, %d threads)",
+          net->n_params, errmax, gmax, in, out, layers, threads);
     free(p);
     free(grad);
     siren_work_free(w);
@@ -259,8 +263,12 @@ static void test_reproducible(void) {
 }
 
 int main(void) {
-    test_gradients(1);
-    test_gradients(2);
+    test_gradients(1, 2, 2, 2);
+    test_gradients(2, 2, 2, 2);
+    test_gradients(2, 3, 1, 1);
+    test_gradients(2, 6, 5, 2);
+    test_gradients(1, 1, 7, 0);
+    test_gradients(2, 2, 3, 0);
     test_golden("image_gray");
     test_golden("image_rgb");
     test_golden("sdf");

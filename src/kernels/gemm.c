@@ -1,7 +1,6 @@
 /* The three GEMM shapes the network uses, and the choice of path for each
  * call: our packed AVX-512 kernel (gemm_avx512.c) when the selected ISA is
- * AVX-512 (siren_isa_select: plain or AVX2 means CBLAS; read through the
- * sine kernel it picked, the one place that records it) and the shape is
+ * AVX-512 (siren_isa_select: plain or AVX2 means CBLAS) and the shape is
  * big enough to pay for packing, else CBLAS. Named shapes keep src/net
  * reading as the math of DESIGN §3. */
 #include <cblas.h>

@@ -190,7 +190,11 @@ siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
     for (int l = 1; l <= L; l++) sizes[k++] = rows * net->dims[l];
     for (int l = 0; l < L - 1; l++) sizes[k++] = rows * net->dims[l + 1];
     sizes[k++] = rows * widest(net);
-    sizes[k++] = (size_t)w->threads * widest(net);
+    /* per-thread partial sums of sine_backward_pass, then W0ᵀ */
+    w->part_stride = (((size_t)1 + net->dims[L] + net->dims[0]) * widest(net) +
+                      net->dims[L] + 15) & ~(size_t)15;
+    sizes[k++] = (size_t)w->threads * w->part_stride;
+    sizes[k++] = (size_t)net->dims[0] * net->dims[1];
     for (int i = 0; i < k; i++) {
         if (!siren_mul_size(sizes[i], 1, &sz) ||
             !siren_add_size(total, (sizes[i] + 15) & ~(size_t)15, &total))
@@ -199,14 +203,22 @@ siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
     if (!siren_mul_size(total, sizeof(float), &sz)) goto nomem;
     w->block = aligned_alloc(64, sz);
     if (!w->block) goto nomem;
-    /* Touch every page now, once, instead of page-faulting in step 1. */
-    memset(w->block, 0, sz);
+    /* Touch every page now, once, instead of page-faulting in step 1; each
+     * thread the pages it will mostly use. */
+    {
+        const size_t chunk = 1 << 20, nch = (sz + chunk - 1) / chunk;
+        char *base = (char *)w->block;
+#pragma omp parallel for schedule(static) num_threads(w->threads)
+        for (size_t c = 0; c < nch; c++)
+            memset(base + c * chunk, 0, c + 1 < nch ? chunk : sz - c * chunk);
+    }
     float *p = w->block;
     k = 0;
     for (int l = 1; l <= L; l++) { w->act[l] = p; p += (sizes[k++] + 15) & ~(size_t)15; }
     for (int l = 0; l < L - 1; l++) { w->dact[l] = p; p += (sizes[k++] + 15) & ~(size_t)15; }
     w->g = p; p += (sizes[k++] + 15) & ~(size_t)15;
-    w->gb = p;
+    w->gb = p; p += (sizes[k++] + 15) & ~(size_t)15;
+    w->wt0 = p;
     *out = w;
     return SIREN_OK;
 nomem:
@@ -223,69 +235,169 @@ void siren_work_free(siren_work *w) {
 
 /* ------------------------------------------------------ forward / backward */
 
+/* The first layer (2 or 3 inputs) and the last (1 to 3 outputs) are too
+ * thin for a GEMM to pay: they are fused into the row loops of the sine
+ * layers next to them, which saves a pass over an N×width matrix each. */
+#define SIREN_THIN 4
+
+static int thin_in(const siren_net *net) { return net->dims[0] <= SIREN_THIN; }
+static int thin_out(const siren_net *net) {
+    return net->dims[net->n_linear] <= SIREN_THIN;
+}
+
 void siren_net_forward(const siren_net *net, siren_work *w, const float *x,
                        size_t n, int keep_derivs) {
     SIREN_ASSERT(n <= w->cap && w->n_linear == net->n_linear);
     siren_gemm_set_threads(w->threads);
     siren_sine_row_fn sine_row = siren_sine_row();
     const int L = net->n_linear;
+    const int fuse_in = thin_in(net), fuse_out = thin_out(net);
     const float *in = x;
     w->act0 = x;
-    for (int l = 0; l < L; l++) {
+    if (fuse_in) { /* W0ᵀ (in, width): the row loop then runs along j */
+        const int din = net->dims[0], dout = net->dims[1];
+        const float *W = net->params + net->w_off[0];
+        for (int j = 0; j < dout; j++)
+            for (int k = 0; k < din; k++) w->wt0[k * dout + j] = W[j * din + k];
+    }
+    for (int l = 0; l < L - 1; l++) {
         const int din = net->dims[l], dout = net->dims[l + 1];
         const float *W = net->params + net->w_off[l];
         const float *b = net->params + net->b_off[l];
+        const float omega = siren_layer_omega(net, l);
         float *z = w->act[l + 1];
-        siren_gemm_abt((int)n, dout, din, in, W, 0.0f, z);
-        if (l < L - 1) {
-            float omega = siren_layer_omega(net, l);
-            float *d = keep_derivs ? w->dact[l] : NULL;
+        float *d = keep_derivs ? w->dact[l] : NULL;
+        const int first = l == 0 && fuse_in, last = l == L - 2 && fuse_out;
+        const int mout = net->dims[L];
+        const float *Wl = net->params + net->w_off[L - 1];
+        const float *bl = net->params + net->b_off[L - 1];
+        float *y = w->act[L];
+        const float *wt0 = w->wt0;
+        if (!first) siren_gemm_abt((int)n, dout, din, in, W, 0.0f, z);
 #pragma omp parallel for schedule(static) num_threads(w->threads)
-            for (size_t r = 0; r < n; r++)
-                sine_row(dout, b, omega, z + r * dout, d ? d + r * dout : NULL);
-        } else {
-#pragma omp parallel for schedule(static) num_threads(w->threads)
-            for (size_t r = 0; r < n; r++)
-                for (int j = 0; j < dout; j++) z[r * dout + j] += b[j];
+        for (size_t r = 0; r < n; r++) {
+            float *restrict zr = z + r * dout;
+            if (first) {
+                const float *xr = x + r * din;
+#pragma omp simd
+                for (int j = 0; j < dout; j++) zr[j] = xr[0] * wt0[j];
+                for (int k = 1; k < din; k++) {
+                    const float xk = xr[k], *wk = wt0 + k * dout;
+#pragma omp simd
+                    for (int j = 0; j < dout; j++) zr[j] += xk * wk[j];
+                }
+            }
+            sine_row(dout, b, omega, zr, d ? d + r * dout : NULL);
+            if (last) {
+                for (int o = 0; o < mout; o++) {
+                    const float *wo = Wl + (size_t)o * dout;
+                    float s = 0;
+#pragma omp simd reduction(+ : s)
+                    for (int j = 0; j < dout; j++) s += zr[j] * wo[j];
+                    y[r * mout + o] = s + bl[o];
+                }
+            }
         }
         in = z;
     }
+    if (!fuse_out) { /* the last linear layer as a GEMM, plus its bias */
+        const int din = net->dims[L - 1], dout = net->dims[L];
+        const float *b = net->params + net->b_off[L - 1];
+        float *y = w->act[L];
+        siren_gemm_abt((int)n, dout, din, in, net->params + net->w_off[L - 1],
+                       0.0f, y);
+#pragma omp parallel for schedule(static) num_threads(w->threads)
+        for (size_t r = 0; r < n; r++)
+            for (int j = 0; j < dout; j++) y[r * dout + j] += b[j];
+    }
 }
 
-/* With d == NULL: gb (cols) = column sums of g (n, cols). With d: first
- * g ⊙= d element-wise (the sine layer's gz = g f'(z)), in the same pass.
- * Deterministic for a fixed thread count: each thread sums a fixed row
- * range, and the partials are added in thread order. */
-static void column_sums(const siren_work *w, float *restrict g,
-                        const float *restrict d, size_t n, int cols,
-                        float *gb) {
-    const int T = w->threads;
+/* One pass over the rows for the backward of sine layer l (width `cols`):
+ *   g   = gy·W_last when from_gy (the thin last layer, fused), else w->g
+ *   gz  = g ⊙ f'(z), written to w->g
+ *   gb_l = Σ_rows gz
+ *   from_gy:  gW_last = gyᵀ·h, gb_last = Σ_rows gy   (h: this layer's output)
+ *   first:    gW_0 = gzᵀ·x                           (the thin first layer)
+ * Each thread sums a fixed row range into its own partials, which are then
+ * added in thread order: deterministic for a fixed thread count. */
+static void sine_backward_pass(const siren_net *net, siren_work *w, int l,
+                               size_t n, const float *gy, int from_gy,
+                               int first, float *grad) {
+    const int T = w->threads, L = net->n_linear;
+    const int cols = net->dims[l + 1], din = net->dims[0], mout = net->dims[L];
+    const float *Wl = net->params + net->w_off[L - 1];
+    const float *h = w->act[l + 1], *x = w->act0, *d = w->dact[l];
+    float *g = w->g;
+    const size_t P = w->part_stride;
+    /* partial areas: gb [cols] | gW_last [mout][cols] | gb_last [mout] |
+     * gW_0ᵀ [din][cols] */
+    const size_t o_wl = cols, o_bl = o_wl + (size_t)mout * cols,
+                 o_w0 = o_bl + mout, o_end = o_w0 + (size_t)din * cols;
+    SIREN_ASSERT(o_end <= P);
 #pragma omp parallel num_threads(T)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *restrict part = w->gb + (size_t)t * cols;
-        memset(part, 0, cols * sizeof(float));
+        float *restrict part = w->gb + (size_t)t * P;
+        memset(part, 0, o_end * sizeof(float));
         size_t r0 = n * t / nt, r1 = n * (t + 1) / nt;
         for (size_t r = r0; r < r1; r++) {
             float *restrict gr = g + r * cols;
-            if (d) {
-                const float *restrict dr = d + r * cols;
+            const float *restrict dr = d + r * cols;
+            if (from_gy) {
+                const float *restrict hr = h + r * cols;
+                const float *gyr = gy + r * mout;
+                {
+                    const float q = gyr[0];
+                    float *restrict pw = part + o_wl;
 #pragma omp simd
-                for (int j = 0; j < cols; j++) {
-                    gr[j] *= dr[j];
-                    part[j] += gr[j];
+                    for (int j = 0; j < cols; j++) {
+                        gr[j] = q * Wl[j];
+                        pw[j] += q * hr[j];
+                    }
                 }
-            } else {
+                for (int o = 1; o < mout; o++) {
+                    const float q = gyr[o], *wo = Wl + (size_t)o * cols;
+                    float *restrict pw = part + o_wl + (size_t)o * cols;
 #pragma omp simd
-                for (int j = 0; j < cols; j++) part[j] += gr[j];
+                    for (int j = 0; j < cols; j++) {
+                        gr[j] += q * wo[j];
+                        pw[j] += q * hr[j];
+                    }
+                }
+                for (int o = 0; o < mout; o++) part[o_bl + o] += gyr[o];
+            }
+#pragma omp simd
+            for (int j = 0; j < cols; j++) {
+                gr[j] *= dr[j];
+                part[j] += gr[j];
+            }
+            if (first) {
+                for (int k = 0; k < din; k++) {
+                    const float xk = x[r * din + k];
+                    float *restrict pk = part + o_w0 + (size_t)k * cols;
+#pragma omp simd
+                    for (int j = 0; j < cols; j++) pk[j] += xk * gr[j];
+                }
             }
         }
 #pragma omp barrier
+        /* Reduce in thread order, each output element by one thread. */
 #pragma omp for schedule(static)
-        for (int j = 0; j < cols; j++) {
+        for (size_t i = 0; i < o_end; i++) {
+            if (!from_gy && i >= o_wl && i < o_w0) continue;
+            if (!first && i >= o_w0) continue;
             float s = 0;
-            for (int u = 0; u < nt; u++) s += w->gb[(size_t)u * cols + j];
-            gb[j] = s;
+            for (int u = 0; u < nt; u++) s += w->gb[(size_t)u * P + i];
+            if (i < o_wl) {
+                grad[net->b_off[l] + i] = s;
+            } else if (i < o_bl) {
+                grad[net->w_off[L - 1] + (i - o_wl)] = s;
+            } else if (i < o_w0) {
+                grad[net->b_off[L - 1] + (i - o_bl)] = s;
+            } else {
+                size_t k = (i - o_w0) / cols, j = (i - o_w0) % cols;
+                grad[net->w_off[0] + j * din + k] = s;
+            }
         }
     }
 }
@@ -295,23 +407,31 @@ void siren_net_backward(const siren_net *net, siren_work *w, size_t n,
     SIREN_ASSERT(n <= w->cap);
     siren_gemm_set_threads(w->threads);
     const int L = net->n_linear;
-    /* Last linear layer: no activation. */
-    {
+    const int fuse_in = thin_in(net), fuse_out = thin_out(net);
+    if (!fuse_out) { /* last linear layer through GEMMs */
         int l = L - 1, din = net->dims[l], dout = net->dims[l + 1];
-        const float *in = l == 0 ? w->act0 : w->act[l];
-        siren_gemm_atb(dout, din, (int)n, gy, in, 0.0f, grad + net->w_off[l]);
-        column_sums(w, (float *)gy, NULL, n, dout, grad + net->b_off[l]);
-        if (l > 0)
-            siren_gemm_ab((int)n, din, dout, gy, net->params + net->w_off[l],
-                          0.0f, w->g);
+        siren_gemm_atb(dout, din, (int)n, gy, w->act[l], 0.0f,
+                       grad + net->w_off[l]);
+        siren_gemm_ab((int)n, din, dout, gy, net->params + net->w_off[l],
+                      0.0f, w->g);
+        /* gb_last = column sums of gy: the pass with no f' and no gW. */
+        const int T = w->threads;
+#pragma omp parallel for schedule(static) num_threads(T)
+        for (int j = 0; j < dout; j++) {
+            float s = 0;
+            for (size_t r = 0; r < n; r++) s += gy[r * dout + j];
+            grad[net->b_off[l] + j] = s;
+        }
     }
     for (int l = L - 2; l >= 0; l--) {
         int din = net->dims[l], dout = net->dims[l + 1];
-        const float *in = l == 0 ? w->act0 : w->act[l];
-        /* gz = g ⊙ f'(z), in place over g, and gb = Σ_rows gz. */
+        const int first = l == 0 && fuse_in;
+        sine_backward_pass(net, w, l, n, gy, l == L - 2 && fuse_out, first, grad);
         float *gz = w->g;
-        column_sums(w, gz, w->dact[l], n, dout, grad + net->b_off[l]);
-        siren_gemm_atb(dout, din, (int)n, gz, in, 0.0f, grad + net->w_off[l]);
+        if (!first) {
+            const float *in = l == 0 ? w->act0 : w->act[l];
+            siren_gemm_atb(dout, din, (int)n, gz, in, 0.0f, grad + net->w_off[l]);
+        }
         /* g for the layer below; f'(z) of this layer is spent, so its
          * buffer takes the result and the two swap roles. */
         if (l > 0) {

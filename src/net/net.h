@@ -48,7 +48,9 @@ typedef struct {
     float *act[SIREN_MAX_LINEAR + 1];
     float *dact[SIREN_MAX_LINEAR];
     float *g;
-    float *gb;   /* threads × widest layer: per-thread bias partial sums */
+    float *gb;   /* per-thread partial sums of the backward pass, threads × */
+    size_t part_stride;
+    float *wt0;  /* the first layer's weight transposed, (in, width) */
     float *block;
 } siren_work;
 
