@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kernels/kernels.h"
 #include "net/net.h"
@@ -166,6 +167,8 @@ int siren_threads_resolve(int threads) {
 
 /* ------------------------------------------------------------ work buffers */
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
 static int widest(const siren_net *net) {
     int w = 0;
     for (int l = 0; l <= net->n_linear; l++)
@@ -201,8 +204,16 @@ siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
             goto nomem;
     }
     if (!siren_mul_size(total, sizeof(float), &sz)) goto nomem;
-    w->block = aligned_alloc(64, sz);
+    /* 2 MiB aligned and backed by transparent huge pages where the kernel
+     * allows it: a 4 KiB page fault costs ~10 us on the VMs this runs on,
+     * and a 3x256 image fit touches ~600 MB; huge pages also spare the
+     * GEMM TLB misses. */
+    sz = (sz + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    w->block = aligned_alloc(HUGE_PAGE, sz);
     if (!w->block) goto nomem;
+#ifdef MADV_HUGEPAGE
+    madvise(w->block, sz, MADV_HUGEPAGE);
+#endif
     /* Touch every page now, once, instead of page-faulting in step 1; each
      * thread the pages it will mostly use. */
     {
