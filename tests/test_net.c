@@ -206,9 +206,35 @@ static void test_sine_paths(void) {
                 worst = fmax(worst, fabs(d0[i] - d1[i]) / omegas[o]);
             }
         }
-        CHECK(worst < 3e-7, "SLEEF %s sine/cos path matches plain C within 3e-7 "
+        CHECK(worst < 3e-7, "%s sine/cos path matches plain C within 3e-7 "
                             "(max diff %.2e, omega 1/30/3000)", names[k], worst);
     }
+    if (best < SIREN_ISA_AVX512) return;
+    /* The AVX-512 path's own polynomial (|a| <= 8192) against double
+     * precision sin/cos, densely around quadrant boundaries (multiples of
+     * pi/4) and across its hand-over to SLEEF at 8192. */
+    enum { M = 1 << 16 };
+    static float a[M], zero[M], hs[M], hc[M];
+    double worst = 0;
+    for (int i = 0; i < M; i++) {
+        double k = (i % 2 ? -1 : 1) * (double)(i / 2 % 10500);
+        a[i] = (float)(k * 0.785398163397448 + ((i * 7919) % 201 - 100) * 1e-5);
+        if (i % 97 == 0) a[i] = (float)(8192.0 + ((i % 5) - 2) * 0.01);
+        zero[i] = 0;
+        hs[i] = a[i];
+    }
+    siren_sine_row_avx512(M, zero, 1.0f, hs, hc);
+    for (int i = 0; i < M; i++) {
+        worst = fmax(worst, fabs(hs[i] - sin((double)a[i])));
+        worst = fmax(worst, fabs(hc[i] - cos((double)a[i])));
+    }
+    CHECK(worst < 2.5e-7, "avx512 sin/cos within 2.5e-7 of double precision on "
+          "|a| <= 8250 at quadrant boundaries (max err %.2e)", worst);
+    float nanin[16], one[16] = {0}, nd[16];
+    for (int i = 0; i < 16; i++) nanin[i] = i == 3 ? NAN : i == 5 ? INFINITY : 0.5f;
+    siren_sine_row_avx512(16, one, 1.0f, nanin, nd);
+    CHECK(isnan(nanin[3]) && isnan(nanin[5]) && fabs(nanin[0] - sin(0.5)) < 1e-7,
+          "avx512 sin of NaN and infinity is NaN, the rest of the vector exact");
 }
 
 static void test_adam(void) {
