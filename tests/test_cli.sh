@@ -63,6 +63,19 @@ $S info "$T/m.safetensors" --json >"$T/info.json"
 check "info --json has the CLI.md keys" json_has "$T/info.json" arch in_features out_features hidden_features hidden_layers params metadata
 check "same seed and threads give the same model file" sh -c "$S fit image data/camera.png --size 32x32 --hidden 32 --layers 2 --steps 40 --lr 1e-3 --seed 1 --threads 2 -o '$T/m2.safetensors' --quiet && cmp -s '$T/m.safetensors' '$T/m2.safetensors'"
 
+# A colour image: three outputs, fitted, rendered and evaluated.
+$PY -c "
+import numpy as np; from PIL import Image
+y, x = np.mgrid[0:24, 0:24] / 23.0
+Image.fromarray((np.stack([x, y, 0.5 + 0.4 * np.sin(6 * x * y)], -1) * 255).astype(np.uint8)).save('$T/rgb24.png')"
+$S fit image "$T/rgb24.png" --hidden 32 --layers 2 --steps 200 --lr 1e-3 -o "$T/rgb.safetensors" --json --quiet >"$T/rgbfit.json"
+$S eval "$T/rgb.safetensors" "$T/rgb24.png" --json >"$T/rgbeval.json"
+check "RGB image: 3 outputs, fit above 30 dB, eval agrees with fit" $PY -c "
+import json,sys; f=json.load(open(sys.argv[1])); e=json.load(open(sys.argv[2]))
+sys.exit(0 if f['psnr_db'] > 30 and abs(f['psnr_db'] - e['psnr_db']) < 1e-3 and e['ssim'] > 0.9 else 1)" "$T/rgbfit.json" "$T/rgbeval.json"
+$S render "$T/rgb.safetensors" -o "$T/rgb.npy" --size 10x6
+check "RGB render .npy is (6, 10, 3)" $PY -c "import numpy as n,sys; sys.exit(0 if n.load(sys.argv[1]).shape==(6,10,3) else 1)" "$T/rgb.npy"
+
 # Bad inputs.
 M=$T/out.safetensors
 FIT="$S fit image"
