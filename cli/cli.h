@@ -33,6 +33,10 @@ double cli_double(const char *cmd, const char *opt, const char *s, double lo,
 /* "WxH", each side >= 1 and the product within SIREN_MAX_IMAGE_PIXELS. */
 void cli_size(const char *cmd, const char *opt, const char *s, int *w, int *h);
 
+/* Load an image (exit 1 on failure), warn on a dropped alpha channel unless
+ * quiet, and resample it to w x h when w > 0 (area average when shrinking). */
+void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img);
+
 /* Does path end in ext (case-insensitive, ext with the dot)? */
 int cli_has_ext(const char *path, const char *ext);
 

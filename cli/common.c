@@ -94,6 +94,19 @@ int cli_has_ext(const char *path, const char *ext) {
     return n >= e && strcasecmp(path + n - e, ext) == 0;
 }
 
+void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img) {
+    int dropped_alpha = 0;
+    if (siren_image_load(path, img, &dropped_alpha)) cli_fail();
+    if (dropped_alpha && !quiet)
+        fprintf(stderr, "siren: %s: warning: alpha channel dropped\n", path);
+    if (w && (w != img->width || h != img->height)) {
+        siren_image small;
+        if (siren_image_resize(img, w, h, &small)) cli_fail();
+        siren_image_free(img);
+        *img = small;
+    }
+}
+
 /* ---------------------------------------------------------------- progress */
 
 static double now(void) {

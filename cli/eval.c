@@ -43,13 +43,7 @@ int cli_eval(int argc, char **argv) {
     siren_net *net;
     if (siren_net_load(model, &net)) cli_fail();
     siren_image img, rend;
-    if (siren_image_load(ref, &img, NULL)) cli_fail();
-    if (sw && (sw != img.width || sh != img.height)) {
-        siren_image small;
-        if (siren_image_resize(&img, sw, sh, &small)) cli_fail();
-        siren_image_free(&img);
-        img = small;
-    }
+    cli_load_image(ref, sw, sh, 1, &img);
     const siren_config *cfg = siren_net_config(net);
     if (cfg->in_features != 2)
         cli_die("%s: model has %d inputs, not an image model (2)", model,

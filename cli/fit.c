@@ -104,16 +104,8 @@ int cli_fit(int argc, char **argv) {
     if (!input) cli_usage_error(cmd, "missing the input image");
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
 
-    siren_image img, small;
-    int dropped_alpha = 0;
-    if (siren_image_load(input, &img, &dropped_alpha)) cli_fail();
-    if (dropped_alpha && !quiet)
-        fprintf(stderr, "siren: %s: warning: alpha channel dropped\n", input);
-    if (sw && (sw != img.width || sh != img.height)) {
-        if (siren_image_resize(&img, sw, sh, &small)) cli_fail();
-        siren_image_free(&img);
-        img = small;
-    }
+    siren_image img;
+    cli_load_image(input, sw, sh, quiet, &img);
     cli_progress prog;
     cli_progress_open(&prog, "fit", quiet, log_path);
     opt.progress = cli_progress_cb;
