@@ -459,7 +459,9 @@ void siren_net_backward(const siren_net *net, siren_work *w, size_t n,
 
 siren_status siren_net_eval(const siren_net *net, const float *x, size_t n,
                             float *y, int threads) {
-    size_t cap = n < 16384 ? n : 16384;
+    /* 8192 points keep the GEMMs efficient; the buffers (~75 MB at width
+     * 256) are allocated per call, so no bigger than that. */
+    size_t cap = n < 8192 ? n : 8192;
     if (cap == 0) return SIREN_OK;
     siren_work *w;
     siren_status st = siren_work_create(net, cap, threads, &w);
