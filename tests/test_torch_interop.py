@@ -1,5 +1,7 @@
 """A model written by siren loads into a PyTorch SIREN with load_state_dict
-(the README's loader) and gives the values `siren render` writes. Runs where
+(the README's loader) and gives the values `siren render` writes; and
+training is PyTorch's: from the same initial model, the official recipe
+(MSE, torch.optim.Adam) in PyTorch ends where `siren fit` ends. Runs where
 Debian's python3-torch is installed (bench/run installs it); elsewhere it
 says it was skipped and counts nothing."""
 import json, os, struct, subprocess, sys, tempfile
@@ -74,4 +76,35 @@ with tempfile.TemporaryDirectory() as t:
     ours = np.load(v)
     err = float(np.abs(y - ours).max())
     check(err < 1e-4, f"PyTorch's output equals siren render's (max abs diff {err:.2e})")
+
+    # Same init, same data, same optimizer: the trained models must agree.
+    init, fitted = os.path.join(t, "init.safetensors"), os.path.join(t, "fit.safetensors")
+    common = ["--size", "32x32", "--hidden", "32", "--layers", "2", "--quiet"]
+    subprocess.run([f"{BUILD}/siren", "fit", "image", "data/camera.png", "--steps", "0", "-o", init] + common,
+                   check=True)
+    out = subprocess.run([f"{BUILD}/siren", "fit", "image", "data/camera.png", "--steps", "60", "--json",
+                          "-o", fitted] + common, check=True, capture_output=True, text=True)
+    ours_psnr = json.loads(out.stdout)["psnr_db"]
+    state, meta = load_siren_state(init)
+    model = Siren(2, 32, 2, 1, 30.0, 30.0)
+    model.load_state_dict(state)
+    from PIL import Image
+    img = np.asarray(Image.open("data/camera.png"), dtype=np.float64) / 255.0
+    img = img.reshape(32, 16, 32, 16).mean(axis=(1, 3))  # area average 512 -> 32
+    gt = torch.tensor((img * 2 - 1).reshape(-1, 1), dtype=torch.float32)
+    lin = torch.linspace(-1, 1, 32)
+    x = torch.stack(torch.meshgrid(lin, lin, indexing="ij"), -1).reshape(-1, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+    for _ in range(60):
+        loss = ((model(x) - gt) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        torch_psnr = 10 * np.log10(4 / ((model(x) - gt) ** 2).mean().item())
+    ours_state, _ = load_siren_state(fitted)
+    pmax = max(float((ours_state[k] - v).abs().max()) for k, v in model.state_dict().items())
+    check(abs(torch_psnr - ours_psnr) < 0.01,
+          f"60 Adam steps from the same init: siren {ours_psnr:.4f} dB, PyTorch {torch_psnr:.4f} dB")
+    check(pmax < 1e-4, f"... and the same parameters (max abs diff {pmax:.2e})")
 sys.exit(1 if failed else 0)
