@@ -135,6 +135,7 @@ int cli_fit(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "steps", res.steps);
         cJSON_AddNumberToObject(o, "seconds", res.seconds);
         cJSON_AddNumberToObject(o, "ms_per_step", ms);
+        cJSON_AddNumberToObject(o, "ms_per_step_median", res.step_ms_median);
         cJSON_AddNumberToObject(o, "loss", res.loss);
         cJSON_AddNumberToObject(o, "params", (double)siren_net_param_count(net));
         if (isfinite(res.psnr_db)) cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);

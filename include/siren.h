@@ -165,6 +165,8 @@ siren_train_opts siren_train_opts_default(void);
 typedef struct {
     int steps;            /* steps actually done */
     double seconds;       /* training time */
+    double step_ms_median; /* median wall time of one step, the first 5
+                              left out when there are more than 10 */
     double loss;          /* final loss */
     double psnr_db;       /* final task metric, on the [-1, 1] range */
 } siren_fit_result;

@@ -54,6 +54,23 @@ static double mse_grad(const float *y, const float *t, size_t cnt, float *gy,
     return sum;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the step times, leaving out the first 5 (page faults, cold
+ * caches) when there are more than 10, as the PyTorch reference does. */
+static double median_ms(double *ms, int n) {
+    if (n > 10) {
+        ms += 5;
+        n -= 5;
+    }
+    if (n <= 0) return 0;
+    qsort(ms, n, sizeof *ms, cmp_double);
+    return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+}
+
 static double psnr_of_mse(double mse) {
     return mse > 0 ? 10.0 * log10(4.0 / mse) : INFINITY;
 }
@@ -71,7 +88,9 @@ siren_status siren_train_values(siren_net *net, const float *coords,
     siren_adam adam = {0};
     float *grad = NULL, *gy = NULL, *bx = NULL, *bt = NULL;
     size_t *perm = NULL;
-    double *partial = NULL;
+    double *partial = NULL, *step_ms = NULL;
+    /* Step times kept for the median: the first STEP_LOG steps. */
+    enum { STEP_LOG = 1 << 16 };
     memset(res, 0, sizeof *res);
     if (n == 0) return siren_fail(SIREN_EINVAL, "no points to fit");
     if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
@@ -82,12 +101,13 @@ siren_status siren_train_values(siren_net *net, const float *coords,
     grad = malloc(net->n_params * sizeof *grad);
     gy = malloc(cap * dout * sizeof *gy);
     partial = calloc(threads, sizeof *partial);
+    step_ms = malloc((opt->steps < STEP_LOG ? opt->steps + 1 : STEP_LOG) * sizeof *step_ms);
     if (!full) {
         bx = malloc(cap * din * sizeof *bx);
         bt = malloc(cap * dout * sizeof *bt);
         perm = malloc(n * sizeof *perm);
     }
-    if (!grad || !gy || !partial || (!full && (!bx || !bt || !perm))) {
+    if (!grad || !gy || !partial || !step_ms || (!full && (!bx || !bt || !perm))) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
@@ -101,6 +121,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
     int step = 0;
     double loss = NAN;
     while (step < opt->steps) {
+        const double ts = siren_now();
         const float *x = coords, *t = targets;
         size_t m = n;
         if (!full) {
@@ -125,6 +146,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         siren_net_backward(net, w, m, gy, grad);
         siren_adam_step(&adam, net->params, grad, opt->lr, opt->beta1,
                         opt->beta2, opt->eps, threads);
+        if (step < STEP_LOG) step_ms[step] = 1e3 * (siren_now() - ts);
         step++;
         int stop = 0;
         if (opt->progress) {
@@ -143,6 +165,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
     }
     res->seconds = siren_now() - t0;
     res->steps = step;
+    res->step_ms_median = median_ms(step_ms, step < STEP_LOG ? step : STEP_LOG);
     res->loss = loss;
     /* The final metric is over every point, after the last update. */
     double sse = 0;
@@ -158,5 +181,6 @@ done:
     siren_work_free(w);
     siren_adam_free(&adam);
     free(grad); free(gy); free(bx); free(bt); free(perm); free(partial);
+    free(step_ms);
     return st;
 }
