@@ -91,7 +91,18 @@ siren_status siren_ssim(const siren_image *a, const siren_image *b,
 
 /* ----------------------------------------------------------------- network */
 
-typedef enum { SIREN_ACT_SINE = 0 } siren_activation;
+/* The activation of the hidden layers, f(z) with z = W h + b: sine is
+ * sin(omega_0 z); relu and tanh ignore omega_0 (the baselines). */
+typedef enum {
+    SIREN_ACT_SINE = 0,
+    SIREN_ACT_RELU = 1,
+    SIREN_ACT_TANH = 2
+} siren_activation;
+
+/* "sine", "relu", "tanh"; NULL for an unknown value. */
+const char *siren_activation_name(siren_activation act);
+/* The activation named `name`; -1 when unknown. */
+int siren_activation_parse(const char *name);
 
 typedef struct {
     int in_features;      /* d: 2 for images */
@@ -135,6 +146,17 @@ siren_status siren_net_load(const char *path, siren_net **net);
  * threads <= 0 means all cores. */
 siren_status siren_net_eval(const siren_net *net, const float *x, size_t n,
                             float *y, int threads);
+
+/* Exact input derivatives at n points x (n, d), by jets (one pass, no
+ * finite differences). Any output may be NULL:
+ *   y    (n, m)     values
+ *   grad (n, m, d)  dy/dx_j
+ *   d2   (n, m, d)  d2y/dx_j2, each axis
+ *   lapl (n, m)     the Laplacian, sum_j d2y/dx_j2
+ * Derivatives are in the model's coordinate units (per unit of x). */
+siren_status siren_net_eval_derivs(const siren_net *net, const float *x,
+                                   size_t n, float *y, float *grad, float *d2,
+                                   float *lapl, int threads);
 
 /* ---------------------------------------------------------------- training */
 

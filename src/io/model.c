@@ -58,7 +58,7 @@ siren_status siren_net_save(const siren_net *net, const char *path) {
     const siren_config *c = &net->cfg;
     snprintf(vals[0], 32, "siren");
     snprintf(vals[1], 32, MODEL_FORMAT_VERSION);
-    snprintf(vals[2], 32, "sine");
+    snprintf(vals[2], 32, "%s", siren_activation_name(c->activation));
     snprintf(vals[3], 32, "%d", c->in_features);
     snprintf(vals[4], 32, "%d", c->out_features);
     snprintf(vals[5], 32, "%d", c->hidden_features);
@@ -139,15 +139,16 @@ siren_status siren_net_load(const char *path, siren_net **out) {
         goto fail;
     }
     const char *act = siren_st_meta(f, "activation");
-    if (!act || strcmp(act, "sine") != 0) {
+    int act_id = act ? siren_activation_parse(act) : -1;
+    if (act_id < 0) {
         st = siren_fail(SIREN_EFORMAT,
-                        "%s: activation \"%s\" is not supported (only \"sine\")",
-                        path, act ? act : "(missing)");
+                        "%s: activation \"%s\" is not supported (sine, relu "
+                        "or tanh)", path, act ? act : "(missing)");
         goto fail;
     }
     siren_config c;
     memset(&c, 0, sizeof c);
-    c.activation = SIREN_ACT_SINE;
+    c.activation = (siren_activation)act_id;
     if ((st = meta_int(f, path, "in_features", 1, 16, &c.in_features)) ||
         (st = meta_int(f, path, "out_features", 1, 1024, &c.out_features)) ||
         (st = meta_int(f, path, "hidden_features", 1, SIREN_MAX_FEATURES,

@@ -86,4 +86,12 @@ siren_isa siren_isa_current(void);
 /* The sine-row kernel of the selected ISA. */
 siren_sine_row_fn siren_sine_row(void);
 
+/* The same row kernel for the other activations (omega unused):
+ * relu: max(v, 0), d = [v > 0];  tanh: tanh(v), d = 1 - tanh(v)^2,
+ * with v = z + b. */
+void siren_relu_row(int n, const float *b, float omega, float *zh, float *d);
+void siren_tanh_row(int n, const float *b, float omega, float *zh, float *d);
+/* The row kernel of a siren_activation (SIREN_ACT_SINE picks the ISA's). */
+siren_sine_row_fn siren_act_row(int activation);
+
 #endif

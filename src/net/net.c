@@ -42,10 +42,26 @@ siren_status siren_config_check(const siren_config *c) {
     if (!(c->first_omega_0 > 0) || !isfinite(c->first_omega_0) ||
         !(c->hidden_omega_0 > 0) || !isfinite(c->hidden_omega_0))
         return siren_fail(SIREN_EINVAL, "omega_0 must be positive and finite");
-    if (c->activation != SIREN_ACT_SINE)
+    if (!siren_activation_name(c->activation))
         return siren_fail(SIREN_EINVAL, "unknown activation %d",
                           (int)c->activation);
     return SIREN_OK;
+}
+
+const char *siren_activation_name(siren_activation act) {
+    switch (act) {
+    case SIREN_ACT_SINE: return "sine";
+    case SIREN_ACT_RELU: return "relu";
+    case SIREN_ACT_TANH: return "tanh";
+    }
+    return NULL;
+}
+
+int siren_activation_parse(const char *name) {
+    for (int a = SIREN_ACT_SINE; a <= SIREN_ACT_TANH; a++)
+        if (strcmp(name, siren_activation_name((siren_activation)a)) == 0)
+            return a;
+    return -1;
 }
 
 siren_status siren_net_alloc(const siren_config *cfg, siren_net **out) {
@@ -176,6 +192,29 @@ static int widest(const siren_net *net) {
     return w;
 }
 
+float *siren_work_alloc(size_t n_floats, int threads) {
+    size_t sz;
+    if (!siren_mul_size(n_floats, sizeof(float), &sz)) return NULL;
+    /* 2 MiB aligned and backed by transparent huge pages where the kernel
+     * allows it: a 4 KiB page fault costs ~10 us on the VMs this runs on,
+     * and a 3x256 image fit touches ~600 MB; huge pages also spare the
+     * GEMM TLB misses. */
+    sz = (sz + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    if (sz == 0) sz = HUGE_PAGE;
+    char *base = aligned_alloc(HUGE_PAGE, sz);
+    if (!base) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(base, sz, MADV_HUGEPAGE);
+#endif
+    /* Touch every page now, once, instead of page-faulting in step 1; each
+     * thread the pages it will mostly use. */
+    const size_t chunk = 1 << 20, nch = (sz + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (size_t c = 0; c < nch; c++)
+        memset(base + c * chunk, 0, c + 1 < nch ? chunk : sz - c * chunk);
+    return (float *)base;
+}
+
 siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
                                siren_work **out) {
     *out = NULL;
@@ -203,26 +242,8 @@ siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
             !siren_add_size(total, (sizes[i] + 15) & ~(size_t)15, &total))
             goto nomem;
     }
-    if (!siren_mul_size(total, sizeof(float), &sz)) goto nomem;
-    /* 2 MiB aligned and backed by transparent huge pages where the kernel
-     * allows it: a 4 KiB page fault costs ~10 us on the VMs this runs on,
-     * and a 3x256 image fit touches ~600 MB; huge pages also spare the
-     * GEMM TLB misses. */
-    sz = (sz + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-    w->block = aligned_alloc(HUGE_PAGE, sz);
+    w->block = siren_work_alloc(total, w->threads);
     if (!w->block) goto nomem;
-#ifdef MADV_HUGEPAGE
-    madvise(w->block, sz, MADV_HUGEPAGE);
-#endif
-    /* Touch every page now, once, instead of page-faulting in step 1; each
-     * thread the pages it will mostly use. */
-    {
-        const size_t chunk = 1 << 20, nch = (sz + chunk - 1) / chunk;
-        char *base = (char *)w->block;
-#pragma omp parallel for schedule(static) num_threads(w->threads)
-        for (size_t c = 0; c < nch; c++)
-            memset(base + c * chunk, 0, c + 1 < nch ? chunk : sz - c * chunk);
-    }
     float *p = w->block;
     k = 0;
     for (int l = 1; l <= L; l++) { w->act[l] = p; p += (sizes[k++] + 15) & ~(size_t)15; }
@@ -260,7 +281,7 @@ void siren_net_forward(const siren_net *net, siren_work *w, const float *x,
                        size_t n, int keep_derivs) {
     SIREN_ASSERT(n <= w->cap && w->n_linear == net->n_linear);
     siren_gemm_set_threads(w->threads);
-    siren_sine_row_fn sine_row = siren_sine_row();
+    siren_sine_row_fn sine_row = siren_act_row(net->cfg.activation);
     const int L = net->n_linear;
     const int fuse_in = thin_in(net), fuse_out = thin_out(net);
     const float *in = x;

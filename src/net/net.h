@@ -54,6 +54,11 @@ typedef struct {
     float *block;
 } siren_work;
 
+/* n_floats floats, 2 MiB aligned, on huge pages where possible, every page
+ * touched (zeroed) once by `threads` threads; free() releases it. NULL when
+ * out of memory. */
+float *siren_work_alloc(size_t n_floats, int threads);
+
 siren_status siren_work_create(const siren_net *net, size_t cap, int threads,
                                siren_work **work);
 void siren_work_free(siren_work *work);
