@@ -150,9 +150,10 @@ int cli_progress_cb(void *user, const siren_progress *s) {
     int fill = s->steps ? (int)(20.0 * s->step / s->steps) : 20;
     for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
     bar[20] = 0;
-    fprintf(stderr, "\r%s [%s] step %d/%d  loss %.3e  PSNR %.2f dB  "
-                    "%.1f steps/s  ETA %.0f s  ",
-            p->label, bar, s->step, s->steps, s->loss, s->psnr_db, rate, eta);
+    char metric[32] = "";
+    if (isfinite(s->psnr_db)) snprintf(metric, sizeof metric, "  PSNR %.2f dB", s->psnr_db);
+    fprintf(stderr, "\r%s [%s] step %d/%d  loss %.3e%s  %.1f steps/s  ETA %.0f s  ",
+            p->label, bar, s->step, s->steps, s->loss, metric, rate, eta);
     fflush(stderr);
     return 0;
 }

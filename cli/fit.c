@@ -9,13 +9,28 @@
 
 static const char *fit_help =
     "Usage: siren fit image IMAGE -o MODEL.safetensors [options]\n"
+    "       siren fit grad IMAGE -o MODEL.safetensors [options]\n"
+    "       siren fit lapl IMAGE -o MODEL.safetensors [options]\n"
+    "       siren fit compose A B [--mask M] -o MODEL.safetensors [options]\n"
     "\n"
-    "Fit a SIREN to an image (PNG, JPEG, BMP, PGM, PPM): (row, col) in\n"
-    "linspace(-1, 1) -> values mapped from [0, 1] to [-1, 1], MSE, Adam.\n"
+    "Fit a SIREN to an image (PNG, JPEG, BMP, PGM, PPM), (row, col) in\n"
+    "linspace(-1, 1) -> output:\n"
+    "  image    the values, mapped from [0, 1] to [-1, 1]; MSE\n"
+    "  grad     only the gradients of the gray image (10 x Sobel for a square\n"
+    "           image, as the official code); loss mean |grad Phi - target|^2\n"
+    "  lapl     only its Laplacian (1e4 x the 5-point Laplacian for a square\n"
+    "           image); loss mean (lapl Phi - target)^2\n"
+    "  compose  Poisson image editing: the gradients of A and B (B resized\n"
+    "           to A's size) blended: with --mask M (white = B), m B + (1-m) A;\n"
+    "           without, each pixel takes the stronger gradient\n"
+    "For grad, lapl and compose the image is read back from the network up to\n"
+    "what derivatives cannot see (a constant; for lapl an affine plane), fitted\n"
+    "after training and stored in the model; `siren render` shows it.\n"
     "\n"
-    "Options (defaults: the official image recipe):\n"
+    "Options (defaults: the official recipe):\n"
     "  -o, --output FILE    model file to write (safetensors), required\n"
-    "  --size WxH           resample the image first (area average when shrinking)\n"
+    "  --size WxH           resample the input first (area average when shrinking)\n"
+    "  --mask M             compose: blend mask, white = B\n"
     "  --hidden N           hidden width (256)\n"
     "  --layers N           hidden layers (3)\n"
     "  --omega0 W           omega_0 of the first layer (30)\n"
@@ -27,13 +42,14 @@ static const char *fit_help =
     "  --batch full|N       points per step: all pixels, or N random ones (full)\n"
     "  --seed N             seed of the initialisation and sampling (0)\n"
     "  --threads N          threads (all cores)\n"
-    "  --target-psnr DB     stop as soon as the training PSNR reaches DB\n"
+    "  --target-psnr DB     image: stop as soon as the training PSNR reaches DB\n"
     "  --log FILE.csv       write step,seconds,loss,metric for every step\n"
     "  --json               print one JSON object on stdout at the end\n"
     "  --quiet              no progress bar, no summary line\n"
     "\n"
-    "PSNR is 10 log10(4 / MSE) on the [-1, 1] range, over every pixel after the\n"
-    "last step. Same seed and thread count give the same model.\n";
+    "PSNR is 10 log10(4 / MSE) on the [-1, 1] range over every pixel after the\n"
+    "last step (grad, lapl: of the reconstruction). Same seed and thread count\n"
+    "give the same model.\n";
 
 int cli_fit(int argc, char **argv) {
     const char *cmd = "fit";
@@ -41,20 +57,22 @@ int cli_fit(int argc, char **argv) {
         fputs(fit_help, stdout);
         return 0;
     }
-    if (argc < 1) cli_usage_error(cmd, "missing TASK (image)");
+    if (argc < 1) cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose)");
     const char *task = argv[0];
-    if (strcmp(task, "image") != 0) {
-        static const char *later[] = {"grad", "lapl", "compose", "audio",
-                                      "video", "sdf", "occupancy"};
+    const int is_image = !strcmp(task, "image"), is_grad = !strcmp(task, "grad"),
+              is_lapl = !strcmp(task, "lapl"), is_compose = !strcmp(task, "compose");
+    if (!is_image && !is_grad && !is_lapl && !is_compose) {
+        static const char *later[] = {"audio", "video", "sdf", "occupancy"};
         for (size_t k = 0; k < sizeof later / sizeof *later; k++)
             if (strcmp(task, later[k]) == 0)
                 cli_usage_error(cmd, "task '%s' is not available in this version "
-                                     "(only 'image')", task);
+                                     "(image, grad, lapl, compose)", task);
         cli_usage_error(cmd, "unknown task '%s'", task);
     }
     siren_config cfg = siren_config_default(2, 1);
     siren_train_opts opt = siren_train_opts_default();
-    const char *input = NULL, *output = NULL, *log_path = NULL, *v;
+    const char *input = NULL, *input2 = NULL, *mask_path = NULL, *output = NULL,
+               *log_path = NULL, *v;
     int json = 0, quiet = 0, sw = 0, sh = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -97,22 +115,39 @@ int cli_fit(int argc, char **argv) {
         else if ((v = cli_opt(cmd, argc, argv, &i, "--target-psnr")))
             opt.target_psnr = cli_double(cmd, "--target-psnr", v, 1e-3, 400);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--log"))) log_path = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--mask"))) mask_path = v;
         else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);
         else if (!input) input = a;
+        else if (is_compose && !input2) input2 = a;
         else cli_usage_error(cmd, "unexpected argument '%s'", a);
     }
     if (!input) cli_usage_error(cmd, "missing the input image");
+    if (is_compose && !input2) cli_usage_error(cmd, "compose needs two images, A and B");
+    if (mask_path && !is_compose) cli_usage_error(cmd, "--mask is for compose only");
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
+    if (opt.target_psnr > 0 && !is_image)
+        cli_usage_error(cmd, "--target-psnr is for the image task only (the "
+                             "derivative tasks measure their reconstruction "
+                             "after training)");
 
-    siren_image img;
+    siren_image img, img2 = {0}, mask = {0};
     cli_load_image(input, sw, sh, quiet, &img);
+    if (is_compose) {
+        cli_load_image(input2, img.width, img.height, quiet, &img2);
+        if (mask_path) cli_load_image(mask_path, img.width, img.height, quiet, &mask);
+    }
     cli_progress prog;
     cli_progress_open(&prog, "fit", quiet, log_path);
     opt.progress = cli_progress_cb;
     opt.user = &prog;
     siren_net *net;
     siren_fit_result res;
-    siren_status st = siren_fit_image(&img, &cfg, &opt, &net, &res);
+    siren_status st =
+        is_image ? siren_fit_image(&img, &cfg, &opt, &net, &res)
+        : is_grad ? siren_fit_grad(&img, &cfg, &opt, &net, &res)
+        : is_lapl ? siren_fit_lapl(&img, &cfg, &opt, &net, &res)
+                  : siren_fit_compose(&img, &img2, mask_path ? &mask : NULL, &cfg,
+                                      &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
     if (st) {
         fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
@@ -121,10 +156,10 @@ int cli_fit(int argc, char **argv) {
     if (siren_net_save(net, output)) cli_fail();
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
     if (!quiet)
-        fprintf(stderr, "%s: %dx%d, %d steps in %.2f s (%.1f ms/step), loss %.4e, "
-                        "PSNR %.2f dB; model written to %s\n",
-                input, img.width, img.height, res.steps, res.seconds, ms, res.loss,
-                res.psnr_db, output);
+        fprintf(stderr, "%s: %s %dx%d, %d steps in %.2f s (%.1f ms/step), "
+                        "loss %.4e, PSNR %.2f dB%s; model written to %s\n",
+                input, task, img.width, img.height, res.steps, res.seconds, ms,
+                res.loss, res.psnr_db, is_image ? "" : " (reconstruction)", output);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "task", task);
@@ -148,5 +183,7 @@ int cli_fit(int argc, char **argv) {
     }
     siren_net_free(net);
     siren_image_free(&img);
+    if (img2.data) siren_image_free(&img2);
+    if (mask.data) siren_image_free(&mask);
     return 0;
 }

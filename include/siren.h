@@ -200,6 +200,41 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
                              const siren_train_opts *opt, siren_net **net,
                              siren_fit_result *res);
 
+/* Poisson image reconstruction: fit a gray image (RGB is converted to luma)
+ * through its derivatives only, never its values — grad: Sobel gradients,
+ * lapl: the 5-point Laplacian, both scaled as the official SIREN code for
+ * square images (10x Sobel, 1e4x Laplacian on the [-1, 1] image; the
+ * README gives the exact definitions). Afterwards the part the derivatives
+ * cannot see (a constant; for lapl an affine plane) is fitted to the image
+ * and stored in the model, and res->psnr_db is the PSNR of that
+ * reconstruction on the [-1, 1] range. */
+siren_status siren_fit_grad(const siren_image *img, const siren_config *cfg,
+                            const siren_train_opts *opt, siren_net **net,
+                            siren_fit_result *res);
+siren_status siren_fit_lapl(const siren_image *img, const siren_config *cfg,
+                            const siren_train_opts *opt, siren_net **net,
+                            siren_fit_result *res);
+/* Poisson image editing: one model whose gradients are A's and B's blended
+ * (same size). With a mask (white = B, values in between mix), t = m tB +
+ * (1 - m) tA; without, each pixel takes the stronger of the two gradients
+ * (mixed gradients). res->psnr_db is NAN: there is no original. */
+siren_status siren_fit_compose(const siren_image *a, const siren_image *b,
+                               const siren_image *mask, const siren_config *cfg,
+                               const siren_train_opts *opt, siren_net **net,
+                               siren_fit_result *res);
+
+/* A grad/lapl/compose model against a reference image (rendered at its
+ * size): psnr_db and ssim of the reconstruction after removing the null
+ * space by least squares (constant, or plane for lapl); grad_psnr_db and
+ * lapl_psnr_db of the model's exact derivatives against the targets made
+ * from the reference as the fit makes them, with peak = the target's
+ * max - min. */
+typedef struct {
+    double psnr_db, ssim, grad_psnr_db, lapl_psnr_db;
+} siren_poisson_eval;
+siren_status siren_eval_poisson(const siren_net *net, const siren_image *ref,
+                                int threads, siren_poisson_eval *ev);
+
 /* Render an image-task model at any size (values mapped back to [0, 1],
  * clamped). dst is allocated here. */
 siren_status siren_render_image(const siren_net *net, int width, int height,
@@ -208,6 +243,14 @@ siren_status siren_render_image(const siren_net *net, int width, int height,
  * unclamped, in the network's [-1, 1] convention. */
 siren_status siren_render_values(const siren_net *net, int width, int height,
                                  int threads, float *out);
+
+/* Values and exact derivatives on the width x height grid, in the
+ * network's own units (derivatives per unit of the [-1, 1] coordinates);
+ * any output may be NULL: value (height, width, m), grad (height, width,
+ * m, 2) with axis 0 = d/drow and 1 = d/dcol, lapl (height, width, m). */
+siren_status siren_render_derivs(const siren_net *net, int width, int height,
+                                 int threads, float *value, float *grad,
+                                 float *lapl);
 
 #ifdef __cplusplus
 }

@@ -8,9 +8,9 @@
 
 #include "kernels/kernels.h"
 
-static int gemm_threads; /* 0: not set, use OpenMP's default */
+static _Thread_local int gemm_threads; /* 0: not set, use OpenMP's default */
 static int force_blas;
-static int blas_threads_set; /* what OpenBLAS was last told, 0: nothing */
+static _Thread_local int blas_threads_set; /* what OpenBLAS was last told, 0: nothing */
 
 static void blas_threads(int n) {
     if (n != blas_threads_set) openblas_set_num_threads(n);

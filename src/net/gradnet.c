@@ -140,6 +140,7 @@ void siren_grad_forward(const siren_net *net, siren_grad_work *g,
             act_row(W, b, omega, hr, fr);
             if (last) { /* y, and Δ_{S-1} = w ⊙ F_{S-1} */
                 float s = 0, *dr = Drow(g, l) + r * W;
+#pragma omp simd
                 for (int i = 0; i < W; i++) {
                     s += hr[i] * wl[i];
                     dr[i] = wl[i] * fr[i];
@@ -164,6 +165,7 @@ void siren_grad_forward(const siren_net *net, siren_grad_work *g,
         const float *dr = g->delta0 + r * W;
         for (int k = 0; k < d; k++) {
             float s = 0;
+#pragma omp simd
             for (int i = 0; i < W; i++) s += dr[i] * W0[(size_t)i * d + k];
             g->gx[r * d + k] = s;
         }
@@ -208,6 +210,7 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
             for (int k = 0; k < d; k++) {
                 float *pk = part + (size_t)k * W;
                 const float q = Gr[k];
+#pragma omp simd
                 for (int i = 0; i < W; i++) pk[i] += q * dr[i];
             }
         }
@@ -224,6 +227,7 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
             const float *tr = Tl + r * W, *fr = F + r * W;
             const float *ar = A ? A + r * W : wl;
             float *pr = P + r * W, *qr = Q + r * W;
+#pragma omp simd
             for (int i = 0; i < W; i++) {
                 pr[i] = tr[i] * fr[i];
                 qr[i] = tr[i] * ar[i];
@@ -248,15 +252,18 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
                 siren_act_d23(act, omega, W, hr, fr, f2, NULL);
                 if (U) {
                     const float *ur = U + r * W;
+#pragma omp simd
                     for (int i = 0; i < W; i++) zr[i] = ur[i] * fr[i] + qr[i] * f2[i];
                 } else {
                     const float q = gy ? gy[r] : 0.0f;
+#pragma omp simd
                     for (int i = 0; i < W; i++)
                         zr[i] = q * wl[i] * fr[i] + qr[i] * f2[i];
                     if (l == S - 1) {
                         /* dL/dw = Σ P_S + gy h_S;  dL/dc = Σ gy */
                         const float *ps = g->pS + r * W;
                         float *pw = part + o_wl;
+#pragma omp simd
                         for (int i = 0; i < W; i++) pw[i] += ps[i] + q * hr[i];
                         part[o_cl] += q;
                     }
@@ -268,6 +275,7 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
                     for (int k = 0; k < d; k++) {
                         float *pk = part + (size_t)k * W;
                         const float xk = xr[k];
+#pragma omp simd
                         for (int i = 0; i < W; i++) pk[i] += xk * zr[i];
                     }
                 }

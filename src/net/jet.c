@@ -107,14 +107,18 @@ void siren_act_d23(siren_activation act, float omega, int n, const float *f,
     switch (act) {
     case SIREN_ACT_SINE: {
         const float a = -omega * omega;
+#pragma omp simd
         for (int i = 0; i < n; i++) f2[i] = a * f[i];
         if (f3)
+#pragma omp simd
             for (int i = 0; i < n; i++) f3[i] = a * f1[i];
         break;
     }
     case SIREN_ACT_TANH:
+#pragma omp simd
         for (int i = 0; i < n; i++) f2[i] = -2.0f * f[i] * f1[i];
         if (f3)
+#pragma omp simd
             for (int i = 0; i < n; i++) f3[i] = f1[i] * (6.0f * f[i] * f[i] - 2.0f);
         break;
     default:
@@ -156,6 +160,7 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
                 }
                 for (int j = 0; j < d && mode != SIREN_JET_VALUE; j++) {
                     float *jr = P + (1 + j) * rs + r * dout;
+#pragma omp simd
                     for (int i = 0; i < dout; i++) jr[i] = Wt[(size_t)i * din + j];
                 }
                 for (int c = 1 + d; c < C; c++)
@@ -170,13 +175,16 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
             for (int j = 0; j < d; j++) {
                 const float *jz = P + (1 + j) * rs + r * dout;
                 float *jh = Q + (1 + j) * rs + r * dout;
+#pragma omp simd
                 for (int i = 0; i < dout; i++) jh[i] = f1[i] * jz[i];
                 if (mode == SIREN_JET_LAPL)
+#pragma omp simd
                     for (int i = 0; i < dout; i++) sq[i] += jz[i] * jz[i];
                 if (mode == SIREN_JET_D2) {
                     /* L'_j = f' Lz_j + f'' Jz_j² */
                     const float *lz = P + (1 + d + j) * rs + r * dout;
                     float *lh = Q + (1 + d + j) * rs + r * dout;
+#pragma omp simd
                     for (int i = 0; i < dout; i++)
                         lh[i] = f1[i] * lz[i] + f2[i] * jz[i] * jz[i];
                 }
@@ -185,6 +193,7 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
                 /* L' = f' Lz + f'' Σ_j Jz_j² */
                 const float *lz = P + (1 + d) * rs + r * dout;
                 float *lh = Q + (1 + d) * rs + r * dout;
+#pragma omp simd
                 for (int i = 0; i < dout; i++) lh[i] = f1[i] * lz[i] + f2[i] * sq[i];
             }
         }
@@ -228,6 +237,7 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
                 siren_act_d23(net->cfg.activation, omega, dout, f, f1, f2,
                         mode == SIREN_JET_GRAD ? NULL : f3);
             /* acc = gh f' + Σ_j gJ_j Jz_j f''  (+ the second-order terms) */
+#pragma omp simd
             for (int i = 0; i < dout; i++) acc[i] = gz[i] * f1[i];
             if (mode == SIREN_JET_LAPL) memset(sq, 0, dout * sizeof(float));
             const float *gl = mode == SIREN_JET_LAPL ? g + (1 + d) * rs + r * dout : NULL;
@@ -237,23 +247,27 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
                 if (mode == SIREN_JET_D2)
                     gl = g + (1 + d + j) * rs + r * dout;
                 if (mode == SIREN_JET_GRAD) {
+#pragma omp simd
                     for (int i = 0; i < dout; i++) {
                         acc[i] += f2[i] * gj[i] * jz[i];
                         gj[i] *= f1[i];
                     }
                 } else {
                     /* gJz_j = gJ_j f' + 2 gL f'' Jz_j */
+#pragma omp simd
                     for (int i = 0; i < dout; i++) {
                         acc[i] += f2[i] * gj[i] * jz[i];
                         gj[i] = gj[i] * f1[i] + 2.0f * gl[i] * f2[i] * jz[i];
                     }
                 }
                 if (mode == SIREN_JET_LAPL)
+#pragma omp simd
                     for (int i = 0; i < dout; i++) sq[i] += jz[i] * jz[i];
                 if (mode == SIREN_JET_D2) {
                     /* + gL_j (f'' Lz_j + f''' Jz_j²);  gLz_j = gL_j f' */
                     float *glj = g + (1 + d + j) * rs + r * dout;
                     const float *lz = P + (1 + d + j) * rs + r * dout;
+#pragma omp simd
                     for (int i = 0; i < dout; i++) {
                         acc[i] += glj[i] * (f2[i] * lz[i] + f3[i] * jz[i] * jz[i]);
                         glj[i] *= f1[i];
@@ -264,12 +278,14 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
                 /* + gL (f'' Lz + f''' Σ_j Jz_j²);  gLz = gL f' */
                 float *glw = g + (1 + d) * rs + r * dout;
                 const float *lz = P + (1 + d) * rs + r * dout;
+#pragma omp simd
                 for (int i = 0; i < dout; i++) {
                     acc[i] += glw[i] * (f2[i] * lz[i] + f3[i] * sq[i]);
                     glw[i] *= f1[i];
                 }
             }
             memcpy(gz, acc, dout * sizeof(float));
+#pragma omp simd
             for (int i = 0; i < dout; i++) part[i] += gz[i];
             if (first) {
                 /* gW0[i][k] = Σ_r gz[i] x[k] + Σ_r gJz_k[i]: the input jet is
@@ -281,8 +297,10 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
                     const float *gjk = mode != SIREN_JET_VALUE && k < d
                                            ? g + (1 + k) * rs + r * dout : NULL;
                     if (gjk)
+#pragma omp simd
                         for (int i = 0; i < dout; i++) pk[i] += xk * gz[i] + gjk[i];
                     else
+#pragma omp simd
                         for (int i = 0; i < dout; i++) pk[i] += xk * gz[i];
                 }
             }

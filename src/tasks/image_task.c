@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "net/net.h"
+#include "tasks/poisson.h"
 #include "train/train.h"
 #include "util/error.h"
 
@@ -88,6 +89,25 @@ siren_status siren_render_values(const siren_net *net, int width, int height,
     return st;
 }
 
+siren_status siren_render_derivs(const siren_net *net, int width, int height,
+                                 int threads, float *value, float *grad,
+                                 float *lapl) {
+    if (net->cfg.in_features != 2)
+        return siren_fail(SIREN_EINVAL,
+                          "model has %d inputs; an image needs 2 (row, col)",
+                          net->cfg.in_features);
+    if (width < 1 || height < 1 ||
+        (size_t)width * height > SIREN_MAX_IMAGE_PIXELS)
+        return siren_fail(SIREN_EINVAL, "size %dx%d is not in 1x1 .. %zu pixels",
+                          width, height, (size_t)SIREN_MAX_IMAGE_PIXELS);
+    float *c = image_grid(width, height);
+    if (!c) return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
+    siren_status st = siren_net_eval_derivs(net, c, (size_t)width * height,
+                                            value, grad, NULL, lapl, threads);
+    free(c);
+    return st;
+}
+
 /* Reads a number from the metadata, or dflt when absent. */
 static double meta_num(const siren_net *net, const char *key, double dflt) {
     const char *s = siren_net_get_meta(net, key);
@@ -115,9 +135,39 @@ siren_status siren_render_image(const siren_net *net, int width, int height,
     double scale = meta_num(net, "value_scale", 2.0);
     double offset = meta_num(net, "value_offset", -1.0);
     if (scale == 0) scale = 2.0;
-    for (size_t i = 0; i < (size_t)width * height * ch; i++) {
-        float p = (float)((v[i] - offset) / scale);
-        v[i] = p < 0 ? 0 : p > 1 ? 1 : p;
+    /* Laplacian fits also store the harmonic polynomials their derivatives
+     * cannot see (poisson_task.c): "value_null" = "degree k_0 k_1 ...". */
+    int degree = 0;
+    double k[2 * SIREN_POISSON_MAX_DEGREE + 1] = {0}, phi[2 * SIREN_POISSON_MAX_DEGREE + 1];
+    const char *nl = siren_net_get_meta(net, "value_null");
+    if (nl) {
+        int used = 0;
+        if (sscanf(nl, "%d%n", &degree, &used) != 1 || degree < 0 ||
+            degree > SIREN_POISSON_MAX_DEGREE)
+            degree = 0;
+        const char *p = nl + used;
+        for (int a = 0; a < 1 + 2 * degree; a++) {
+            char *end;
+            k[a] = strtod(p, &end);
+            if (end == p || !isfinite(k[a])) { degree = 0; break; }
+            p = end;
+        }
+    }
+    for (int r = 0; r < height; r++) {
+        double u = height > 1 ? -1.0 + 2.0 * r / (height - 1) : 0.0;
+        for (int q = 0; q < width; q++) {
+            double x = width > 1 ? -1.0 + 2.0 * q / (width - 1) : 0.0;
+            double h = 0;
+            if (degree > 0) {
+                siren_poisson_null_basis(u, x, degree, phi);
+                for (int a = 1; a < 1 + 2 * degree; a++) h += k[a] * phi[a];
+            }
+            for (int c = 0; c < ch; c++) {
+                size_t i = ((size_t)r * width + q) * ch + c;
+                float p = (float)((v[i] - offset - h) / scale);
+                v[i] = p < 0 ? 0 : p > 1 ? 1 : p;
+            }
+        }
     }
     dst->width = width;
     dst->height = height;

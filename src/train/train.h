@@ -18,6 +18,21 @@ siren_status siren_train_values(siren_net *net, const float *coords,
                                 const siren_train_opts *opt,
                                 siren_fit_result *res);
 
+/* Fit a scalar output through its input derivatives alone (Poisson-style
+ * supervision): grad_t (n, d) the target gradient and/or lapl_t (n) the
+ * target Laplacian; NULL leaves that term out. The loss is the official
+ * code's: mean over points of sum_j (dPhi/dx_j - g_j)^2 (gradients_mse)
+ * plus mean (lapl Phi - l)^2 (laplace_mse). Gradients alone run the double
+ * backward (gradnet.c), a Laplacian the forward-Laplacian jets: the cheaper
+ * of DESIGN §3's table for each. Sampling as siren_train_values. The value
+ * is free up to what the derivatives cannot see, so res->psnr_db is NAN:
+ * the task measures its reconstruction. res->loss is over all n points
+ * after the last step. */
+siren_status siren_train_derivs(siren_net *net, const float *coords,
+                                const float *grad_t, const float *lapl_t,
+                                size_t n, const siren_train_opts *opt,
+                                siren_fit_result *res);
+
 /* Seconds on a monotonic clock. */
 double siren_now(void);
 
