@@ -76,6 +76,32 @@ sys.exit(0 if f['psnr_db'] > 30 and abs(f['psnr_db'] - e['psnr_db']) < 1e-3 and 
 $S render "$T/rgb.safetensors" -o "$T/rgb.npy" --size 10x6
 check "RGB render .npy is (6, 10, 3)" $PY -c "import numpy as n,sys; sys.exit(0 if n.load(sys.argv[1]).shape==(6,10,3) else 1)" "$T/rgb.npy"
 
+# Poisson tasks: gradients, Laplacian, compose; eval reads them back. On a
+# 32x32 grid omega_0 = 30 lets the network oscillate between the pixels it
+# is fitted at (gradient PSNR 130 dB, reconstruction 13 dB), so omega_0 10.
+$S fit grad data/camera.png --size 32x32 --omega0 10 --hidden 64 --layers 2 --steps 200 --lr 1e-3 \
+    -o "$T/g.safetensors" --json --quiet >"$T/gfit.json"
+check "fit grad --json has the CLI.md keys and a reconstruction PSNR above 20 dB" $PY -c "
+import json,sys; f=json.load(open(sys.argv[1]))
+sys.exit(0 if f['task'] == 'grad' and f['psnr_db'] > 20 and all(k in f for k in ('steps','seconds','ms_per_step','loss','params')) else 1)" "$T/gfit.json"
+$S eval "$T/g.safetensors" data/camera.png --size 32x32 --json >"$T/geval.json"
+check "eval of a grad model: reconstruction PSNR equals fit's, gradient and Laplacian PSNRs present" $PY -c "
+import json,sys; f=json.load(open(sys.argv[1])); e=json.load(open(sys.argv[2]))
+sys.exit(0 if abs(f['psnr_db'] - e['psnr_db']) < 1e-3 and e['grad_psnr_db'] > 20 and 'lapl_psnr_db' in e and 0 < e['ssim'] <= 1 else 1)" "$T/gfit.json" "$T/geval.json"
+$S fit lapl data/camera.png --size 24x24 --hidden 32 --layers 2 --steps 30 -o "$T/l.safetensors" --quiet \
+    && ok "fit lapl runs" || notok "fit lapl runs"
+$PY -c "from PIL import Image; Image.new('L',(32,32),255).save('$T/white.png')"
+$S fit compose data/camera.png "$T/white.png" --size 32x32 --mask "$T/white.png" --hidden 16 --layers 1 \
+    --steps 5 -o "$T/c.safetensors" --json --quiet >"$T/cfit.json" \
+    && ok "fit compose with a mask (B resized to A's size)" || notok "fit compose with a mask"
+check "compose --json has psnr_db null (no original)" $PY -c "
+import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))['psnr_db'] is None else 1)" "$T/cfit.json"
+expect_fail "compose with one image" 2 compose "$T/c2.safetensors" -- $S fit compose data/camera.png -o "$T/c2.safetensors"
+expect_fail "--mask outside compose" 2 --mask "$T/c2.safetensors" -- $S fit grad data/camera.png --mask "$T/white.png" -o "$T/c2.safetensors"
+expect_fail "--target-psnr on a derivative task" 2 --target-psnr "$T/c2.safetensors" -- $S fit grad data/camera.png --target-psnr 30 -o "$T/c2.safetensors"
+$PY -c "from PIL import Image; Image.new('L',(1,8),0).save('$T/thin.png')"
+expect_fail "grad of a 1-pixel-wide image" 1 2x2 "$T/c2.safetensors" -- $S fit grad "$T/thin.png" -o "$T/c2.safetensors" --steps 1
+
 # Bad inputs.
 M=$T/out.safetensors
 FIT="$S fit image"
