@@ -1,19 +1,52 @@
 #!/usr/bin/python3
-"""PyTorch reference for the libsiren benchmark: the official SIREN recipe.
+"""PyTorch reference for the libsiren benchmark: the official SIREN recipes.
 
-Image fit of data/camera.png at 256x256 (2x2 area average of the 512x512
-original), values in [-1, 1], coordinates linspace(-1, 1, 256) per axis in
+Fits data/camera.png at 256x256 (2x2 area average of the 512x512 original),
+gray values img' in [-1, 1], coordinates linspace(-1, 1, 256) per axis in
 (row, col) order, flattened row-major. Net: SineLayer(2, 256, first) + 3 x
-SineLayer(256, 256) + Linear(256, 1), omega_0 = 30, SIREN init, PyTorch's
-default biases. Adam(lr 1e-4), MSE, full batch (65536 points).
+SineLayer(256, 256) + Linear(256, 1), omega_0 = 30, SIREN initialisation,
+PyTorch's default biases. Adam(lr 1e-4), full batch (65536 points).
 
-Prints one JSON line with the median per-step wall time (forward, backward,
-optimizer step; the first --warmup steps excluded) and the PSNR of the whole
-image, 10*log10(4/MSE), computed after the last update.
+--task picks what the network Phi is fitted to (the SIREN paper's image fit
+and its two Poisson image reconstructions; targets as the official code,
+dataio.Implicit2DWrapper(compute_diff=...), builds them for a square image
+of side n; scipy's filters with their default mode='reflect', computed in
+double on the image, then float32):
 
-Run it with Debian's python (/usr/bin/python3) and, for its best speed,
-OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset and glibc's
-MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ raised (bench/run does so).
+  image  Phi(x) = img'(x);  loss = mean((Phi - img')^2).
+  grad   grad Phi = (t_row, t_col) with t_row = 10 * sobel(img', axis=0),
+         t_col = 10 * sobel(img', axis=1); grad Phi taken like the official
+         diff_operators.gradient, torch.autograd.grad(Phi, x,
+         grad_outputs=ones, create_graph=True) with x the coordinates
+         (requires_grad); loss = mean over the points of the sum over the
+         two axes of (grad Phi - t)^2 (the official gradients_mse).
+  lapl   lapl Phi = 1e4 * laplace(img'); lapl Phi taken like the official
+         diff_operators.laplace = divergence(gradient(Phi, x), x), the
+         divergence summing, for each axis i, autograd.grad(g[..., i], x,
+         ones, create_graph=True)[0][..., i]; loss = mean((lapl Phi - t)^2).
+
+Prints one JSON line: "task", "steps", "ms_per_step" (median per-step wall
+time: forward, derivatives, loss, backward, optimizer step; the first
+--warmup steps excluded), "ms_per_step_mean", "loss", "psnr_db", ...
+
+PSNR = 10*log10(4 / mean((rec - img')^2)) over the whole image (range
+[-1, 1]), with the parameters after the last update:
+  image  rec = Phi on the grid; "loss" is that MSE.
+  grad   rec = Phi / s + mean(img' - Phi / s), s = 160/(n-1): the targets
+         are the image's derivatives times 10 * 8 (Sobel's gain) * the pixel
+         spacing 2/(n-1), so Phi ~ s * img' + const; the constant, which no
+         gradient sees, is taken from the image.
+  lapl   rec = Phi / s + P, s = 4e4/(n-1)^2 (1e4 * (2/(n-1))^2), P the
+         least-squares fit to (img' - Phi / s) over the grid of the harmonic
+         polynomials of degree <= 4: 1, Re and Im of (row + i col)^k,
+         k = 1..4 (harmonic functions are what a Laplacian does not see;
+         siren removes the same ones).
+  For grad and lapl "loss" is the last step's loss.
+
+Run it with Debian's python (/usr/bin/python3; scipy from python3-scipy)
+and, for its best speed, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset and
+glibc's MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ raised (bench/run
+does so).
 """
 import argparse
 import ctypes
@@ -83,6 +116,67 @@ def make_coords(n):
     return torch.stack([rr, cc], dim=-1).reshape(-1, 2)
 
 
+def derivative_targets(img, task):
+    """The official SIREN targets (dataio.Implicit2DWrapper, compute_diff)
+    for a square image img' in [-1, 1]: for "grad" an (n*n, 2) array of
+    10 * Sobel along rows and along columns, for "lapl" an (n*n, 1) array of
+    1e4 * the 5-point Laplacian; scipy's default mode='reflect', computed in
+    double, returned as float32."""
+    import scipy.ndimage  # only the derivative tasks need scipy
+    im = img.astype(np.float64)
+    if task == "grad":
+        t = np.stack([10.0 * scipy.ndimage.sobel(im, axis=0, mode="reflect"),
+                      10.0 * scipy.ndimage.sobel(im, axis=1, mode="reflect")], axis=-1)
+        return t.reshape(-1, 2).astype(np.float32)
+    t = 1e4 * scipy.ndimage.laplace(im, mode="reflect")
+    return t.reshape(-1, 1).astype(np.float32)
+
+
+def gradient(y, x):
+    """The official diff_operators.gradient."""
+    return torch.autograd.grad(y, [x], grad_outputs=torch.ones_like(y),
+                               create_graph=True)[0]
+
+
+def divergence(g, x):
+    """The official diff_operators.divergence."""
+    div = 0.0
+    for i in range(g.shape[-1]):
+        div = div + torch.autograd.grad(g[..., i], x, torch.ones_like(g[..., i]),
+                                        create_graph=True)[0][..., i:i + 1]
+    return div
+
+
+def recon_scale(task, n):
+    """Phi ~ s * img' (+ what the derivatives cannot see) when Phi's
+    derivatives match the targets: grad 10 * 8 (Sobel) * 2/(n-1),
+    lapl 1e4 * (2/(n-1))^2."""
+    h = 2.0 / (n - 1)
+    return 10.0 * 8.0 * h if task == "grad" else 1e4 * h * h
+
+
+def recon_psnr(phi, img, task):
+    """PSNR (dB, range [-1, 1]) of the reconstruction from the model's values
+    phi (n*n) against img' (n x n), as the module docstring says."""
+    n = img.shape[0]
+    ref = img.astype(np.float64).reshape(-1)
+    rec = phi.astype(np.float64).reshape(-1) / recon_scale(task, n)
+    if task == "grad":
+        rec = rec + np.mean(ref - rec)
+    else:
+        t = np.linspace(-1.0, 1.0, n)
+        rr, cc = np.meshgrid(t, t, indexing="ij")
+        z = (rr + 1j * cc).reshape(-1)
+        cols = [np.ones(n * n)]
+        for k in range(1, 5):
+            cols += [np.real(z ** k), np.imag(z ** k)]
+        a = np.stack(cols, axis=1)
+        coef, *_ = np.linalg.lstsq(a, ref - rec, rcond=None)
+        rec = rec + a @ coef
+    mse = float(np.mean((rec - ref) ** 2))
+    return 10.0 * math.log10(4.0 / mse) if mse > 0 else float("inf")
+
+
 def blas_summary():
     """Which BLAS library torch uses, and OpenBLAS's core type if it says."""
     line = ""
@@ -129,51 +223,77 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--json", action="store_true",
                     help="print only the JSON line (default: also a summary on stderr)")
+    ap.add_argument("--task", choices=("image", "grad", "lapl"), default="image",
+                    help="image fit (default), or Poisson reconstruction from the "
+                         "gradient (grad) or the Laplacian (lapl)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
 
-    gt = torch.from_numpy(load_image(a.image, a.size)).reshape(-1, 1).contiguous()
+    img = load_image(a.image, a.size)
+    gt = torch.from_numpy(img).reshape(-1, 1).contiguous()
     coords = make_coords(a.size)
+    if a.task != "image":
+        target = torch.from_numpy(derivative_targets(img, a.task)).contiguous()
     model = Siren(2, a.hidden, a.layers, 1, a.omega0)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 
     times = []
     for step in range(a.steps):
         t0 = time.perf_counter()
-        out = model(coords)
-        loss = ((out - gt) ** 2).mean()
+        if a.task == "image":
+            out = model(coords)
+            loss = ((out - gt) ** 2).mean()
+        else:
+            # as the official training loop: the coordinates are a fresh leaf
+            # that requires grad, the model's input derivatives taken by autograd
+            x = coords.clone().detach().requires_grad_(True)
+            out = model(x)
+            g = gradient(out, x)
+            if a.task == "grad":
+                loss = (g - target).pow(2).sum(-1).mean()
+            else:
+                loss = ((divergence(g, x) - target) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         t1 = time.perf_counter()
         if step >= a.warmup:
             times.append(t1 - t0)
-        if not a.json and (step + 1) % 50 == 0:
+        if not a.json and ((step + 1) % 50 == 0 or a.task == "lapl" or step < 10):
             print(f"step {step + 1}: loss {loss.item():.6g} "
                   f"({(t1 - t0) * 1e3:.0f} ms)", file=sys.stderr)
 
     with torch.no_grad():
-        mse = ((model(coords) - gt) ** 2).mean().item()
-    psnr = 10.0 * math.log10(4.0 / mse) if mse > 0 else float("inf")
+        phi = model(coords)
+        if a.task == "image":
+            mse = ((phi - gt) ** 2).mean().item()
+            last_loss = mse
+            psnr = 10.0 * math.log10(4.0 / mse) if mse > 0 else float("inf")
+        else:
+            last_loss = loss.item() if a.steps > 0 else float("nan")
+            psnr = recon_psnr(phi.numpy(), img, a.task)
     if not times:  # fewer steps than warm-up: nothing timed
         times = [float("nan")]
     res = {
         "impl": "pytorch",
+        "task": a.task,
         "steps": a.steps,
         "timed_steps": len(times) if not math.isnan(times[0]) else 0,
         "ms_per_step": statistics.median(times) * 1e3,
         "ms_per_step_mean": statistics.fmean(times) * 1e3,
-        "loss": mse,
+        "loss": last_loss,
         "psnr_db": psnr,
         "threads": torch.get_num_threads(),
         "params": sum(p.numel() for p in model.parameters()),
         "torch_version": torch.__version__,
         "blas": blas_summary(),
     }
+    if a.task != "image":
+        res["recon_scale"] = recon_scale(a.task, a.size)
     if not a.json:
-        print(f"{a.steps} steps: {res['ms_per_step']:.1f} ms/step (median), "
+        print(f"{a.task}, {a.steps} steps: {res['ms_per_step']:.1f} ms/step (median), "
               f"PSNR {psnr:.2f} dB", file=sys.stderr)
     print(json.dumps(res))
 
