@@ -34,6 +34,7 @@ struct siren_grad_work {
     float *aq[SIREN_MAX_LINEAR]; /* l = 1..S-1: A_l, then Q_{l-1} */
     float *f1[SIREN_MAX_LINEAR]; /* l = 0..S-1: F_l */
     float *delta0, *hS, *pS, *qlast, *tmp, *tmp2;
+    float *w0t; /* W_0ᵀ (d, w): the thin layer's loops run along w */
     float *y, *gx;
     float *part;
     size_t part_stride;
@@ -60,7 +61,7 @@ siren_status siren_grad_work_create(const siren_net *net, size_t cap,
      * delta0, hS, pS, qlast, tmp, tmp2 — all (cap, w) */
     size_t mats = (S - 1) * 5 + S + 6, total, a;
     if (!siren_mul_size(cap, W, &a) || !siren_mul_size(a, mats, &total) ||
-        !siren_add_size(total, cap * (1 + (size_t)g->d) +
+        !siren_add_size(total, cap * (1 + (size_t)g->d) + (size_t)g->d * W +
                         (size_t)g->threads * g->part_stride + 64, &total) ||
         !(g->block = siren_work_alloc(total, g->threads))) {
         free(g);
@@ -83,6 +84,7 @@ siren_status siren_grad_work_create(const siren_net *net, size_t cap,
     g->tmp2 = p; p += m;
     g->y = p; p += cap;
     g->gx = p; p += cap * g->d;
+    g->w0t = p; p += (size_t)g->d * W;
     p = (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
     g->part = p;
     *out = g;
@@ -120,6 +122,12 @@ void siren_grad_forward(const siren_net *net, siren_grad_work *g,
     const int S = g->S, d = g->d, W = g->w, T = g->threads;
     const float *wl = net->params + net->w_off[S], cl = net->params[net->b_off[S]];
     g->x = x;
+    {
+        const float *W0 = net->params + net->w_off[0];
+        for (int i = 0; i < W; i++)
+            for (int k = 0; k < d; k++) g->w0t[(size_t)k * W + i] = W0[(size_t)i * d + k];
+    }
+    const float *w0t = g->w0t;
     for (int l = 0; l < S; l++) {
         const float *Wt = net->params + net->w_off[l], *b = net->params + net->b_off[l];
         const float omega = siren_layer_omega(net, l);
@@ -131,16 +139,18 @@ void siren_grad_forward(const siren_net *net, siren_grad_work *g,
             float *hr = h + r * W, *fr = F + r * W;
             if (l == 0) {
                 const float *xr = x + r * d;
-                for (int i = 0; i < W; i++) {
-                    float s = 0;
-                    for (int k = 0; k < d; k++) s += Wt[(size_t)i * d + k] * xr[k];
-                    hr[i] = s;
+#pragma omp simd
+                for (int i = 0; i < W; i++) hr[i] = xr[0] * w0t[i];
+                for (int k = 1; k < d; k++) {
+                    const float xk = xr[k], *wk = w0t + (size_t)k * W;
+#pragma omp simd
+                    for (int i = 0; i < W; i++) hr[i] += xk * wk[i];
                 }
             }
             act_row(W, b, omega, hr, fr);
             if (last) { /* y, and Δ_{S-1} = w ⊙ F_{S-1} */
                 float s = 0, *dr = Drow(g, l) + r * W;
-#pragma omp simd
+#pragma omp simd reduction(+ : s)
                 for (int i = 0; i < W; i++) {
                     s += hr[i] * wl[i];
                     dr[i] = wl[i] * fr[i];
@@ -159,14 +169,14 @@ void siren_grad_forward(const siren_net *net, siren_grad_work *g,
         for (size_t e = 0; e < n * W; e++) D[e] = A[e] * F[e];
     }
     /* ∇ₓy = Δ_0 W_0, thin */
-    const float *W0 = net->params + net->w_off[0];
 #pragma omp parallel for schedule(static) num_threads(T)
     for (size_t r = 0; r < n; r++) {
         const float *dr = g->delta0 + r * W;
         for (int k = 0; k < d; k++) {
+            const float *wk = w0t + (size_t)k * W;
             float s = 0;
-#pragma omp simd
-            for (int i = 0; i < W; i++) s += dr[i] * W0[(size_t)i * d + k];
+#pragma omp simd reduction(+ : s)
+            for (int i = 0; i < W; i++) s += dr[i] * wk[i];
             g->gx[r * d + k] = s;
         }
     }
@@ -179,7 +189,7 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
     SIREN_ASSERT(n <= g->cap && net->n_linear == g->S + 1);
     siren_gemm_set_threads(g->threads);
     const int S = g->S, d = g->d, W = g->w, T = g->threads;
-    const float *W0 = net->params + net->w_off[0];
+    const float *w0t = g->w0t; /* from the forward pass */
     const float *wl = net->params + net->w_off[S];
     const siren_activation act = net->cfg.activation;
     const size_t PS = g->part_stride;
@@ -201,11 +211,18 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
             const float *Gr = G + r * d, *dr = g->delta0 + r * W, *fr = g->f1[0] + r * W;
             float *pr = P1 + r * W, *qr = Q0 + r * W;
             const float *ar = A1 ? A1 + r * W : wl;
+            /* T_0 row, built in pr, then split into P and Q */
+#pragma omp simd
+            for (int i = 0; i < W; i++) pr[i] = Gr[0] * w0t[i];
+            for (int k = 1; k < d; k++) {
+                const float gk = Gr[k], *wk = w0t + (size_t)k * W;
+#pragma omp simd
+                for (int i = 0; i < W; i++) pr[i] += gk * wk[i];
+            }
+#pragma omp simd
             for (int i = 0; i < W; i++) {
-                float s = 0;
-                for (int k = 0; k < d; k++) s += Gr[k] * W0[(size_t)i * d + k];
-                pr[i] = s * fr[i];
-                qr[i] = s * ar[i];
+                qr[i] = pr[i] * ar[i];
+                pr[i] *= fr[i];
             }
             for (int k = 0; k < d; k++) {
                 float *pk = part + (size_t)k * W;
