@@ -56,6 +56,13 @@ void cli_progress_open(cli_progress *p, const char *label, int quiet,
 int cli_progress_cb(void *user, const siren_progress *s);
 void cli_progress_close(cli_progress *p, int ok);
 
+/* SIGINT/SIGTERM: the first sets cli_interrupted (the signal number), so
+ * cli_progress_cb stops training at the end of the step and the library
+ * writes its final checkpoint; a second one kills as usual. */
+#include <signal.h>
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_signals(void);
+
 int cli_fit(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);

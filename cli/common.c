@@ -2,6 +2,7 @@
  * subcommand. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +135,29 @@ void cli_progress_open(cli_progress *p, const char *label, int quiet,
     }
 }
 
+volatile sig_atomic_t cli_interrupted;
+
+static void on_signal(int sig) {
+    cli_interrupted = sig;
+    /* a second signal is not caught: the user can still force the exit */
+    signal(sig, SIG_DFL);
+}
+
+void cli_catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int cli_progress_cb(void *user, const siren_progress *s) {
     cli_progress *p = user;
     if (p->log)
         fprintf(p->log, "%d,%.6f,%.9g,%.6f\n", s->step, s->seconds, s->loss,
                 s->psnr_db);
+    if (cli_interrupted) return 1; /* the library then writes its checkpoint */
     if (!p->show) return 0;
     double t = now();
     if (s->step != s->steps && p->last_draw >= 0 && t - p->last_draw < 0.1)

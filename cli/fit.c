@@ -44,6 +44,13 @@ static const char *fit_help =
     "  --threads N          threads (all cores)\n"
     "  --target-psnr DB     image: stop as soon as the training PSNR reaches DB\n"
     "  --log FILE.csv       write step,seconds,loss,metric for every step\n"
+    "  --checkpoint FILE    write the training state (model, Adam, step, RNG)\n"
+    "                       there atomically: at the end, on SIGINT/SIGTERM, and\n"
+    "                       every --checkpoint-every N steps (0: only those)\n"
+    "  --checkpoint-every N steps between checkpoints (0)\n"
+    "  --resume FILE        continue from a checkpoint; with the same input,\n"
+    "                       options, seed and threads the model is bit for bit\n"
+    "                       the uninterrupted run's\n"
     "  --json               print one JSON object on stdout at the end\n"
     "  --quiet              no progress bar, no summary line\n"
     "\n"
@@ -116,6 +123,10 @@ int cli_fit(int argc, char **argv) {
             opt.target_psnr = cli_double(cmd, "--target-psnr", v, 1e-3, 400);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--log"))) log_path = v;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--mask"))) mask_path = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--checkpoint-every")))
+            opt.checkpoint_every = (int)cli_int(cmd, "--checkpoint-every", v, 0, 100000000);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--checkpoint"))) opt.checkpoint = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--resume"))) opt.resume = v;
         else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);
         else if (!input) input = a;
         else if (is_compose && !input2) input2 = a;
@@ -139,6 +150,9 @@ int cli_fit(int argc, char **argv) {
     cli_progress prog;
     cli_progress_open(&prog, "fit", quiet, log_path);
     opt.progress = cli_progress_cb;
+    if (opt.checkpoint_every > 0 && !opt.checkpoint)
+        cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+    cli_catch_signals();
     opt.user = &prog;
     siren_net *net;
     siren_fit_result res;
@@ -149,6 +163,17 @@ int cli_fit(int argc, char **argv) {
                   : siren_fit_compose(&img, &img2, mask_path ? &mask : NULL, &cfg,
                                       &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
+    if (st == SIREN_OK && cli_interrupted && res.steps < opt.steps) {
+        if (opt.checkpoint)
+            fprintf(stderr, "siren: interrupted at step %d of %d; checkpoint written "
+                            "to %s (continue with --resume %s)\n",
+                    res.steps, opt.steps, opt.checkpoint, opt.checkpoint);
+        else
+            fprintf(stderr, "siren: interrupted at step %d of %d; nothing written "
+                            "(--checkpoint FILE keeps the state)\n",
+                    res.steps, opt.steps);
+        return 128 + (int)cli_interrupted;
+    }
     if (st) {
         fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
         return EXIT_BAD_INPUT;

@@ -1,4 +1,5 @@
 /* siren: the command-line tool. Dispatches to one file per subcommand. */
+#include <signal.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,9 +11,11 @@ static const char *main_help =
     "on the CPU.\n"
     "\n"
     "Commands:\n"
-    "  fit image IMG -o MODEL   fit a SIREN to an image\n"
+    "  fit TASK INPUT -o MODEL  fit a SIREN: image, grad, lapl (an image's\n"
+    "                           derivatives), compose A B (Poisson editing)\n"
     "  render MODEL -o OUT      render a model to .png or .npy at any size\n"
     "  eval MODEL REF           PSNR and SSIM of a model against an image\n"
+    "                           (and its derivatives, for grad/lapl/compose)\n"
     "  info MODEL               architecture and metadata of a model file\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
@@ -21,6 +24,10 @@ static const char *main_help =
     "Exit status: 0 success, 1 bad input or failed run, 2 bad command line.\n";
 
 int main(int argc, char **argv) {
+    /* Past a file size limit (ulimit -f) a write should fail with EFBIG and
+     * an error message, leaving the old output intact (the writers go
+     * through a temporary file), not kill the process with SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(main_help, stderr);
         return EXIT_USAGE;

@@ -180,6 +180,15 @@ typedef struct {
     double target_psnr;   /* stop once the task's PSNR reaches it; 0 = off */
     siren_progress_fn progress; /* called after every step, may be NULL */
     void *user;
+    /* Checkpoints: with `checkpoint` set, the whole training state
+     * (parameters, Adam, step, sampler RNG) is written there atomically
+     * every `checkpoint_every` steps (0: only at the end) and when the
+     * progress callback stops the run. `resume` continues from such a file;
+     * with the same input, options, seed and threads the result is bit for
+     * bit that of an uninterrupted run. */
+    const char *checkpoint;
+    int checkpoint_every;
+    const char *resume;
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);

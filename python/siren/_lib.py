@@ -43,7 +43,8 @@ class siren_train_opts(Structure):
                 ("beta2", c_float), ("eps", c_float), ("batch", c_size_t),
                 ("seed", c_uint64), ("threads", c_int),
                 ("target_psnr", c_double), ("progress", siren_progress_fn),
-                ("user", c_void_p)]
+                ("user", c_void_p), ("checkpoint", c_char_p),
+                ("checkpoint_every", c_int), ("resume", c_char_p)]
 
 
 class siren_fit_result(Structure):

@@ -9,6 +9,7 @@
 
 #include "net/jet.h"
 #include "net/net.h"
+#include "train/checkpoint.h"
 #include "train/train.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -112,14 +113,24 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_rng rng;
-    siren_rng_seed(&rng, opt->seed ^ 0x5eed5a3b1e5ull);
-    size_t pos = n;
+    siren_train_state ck = {0};
+    ck.steps = opt->steps;
+    ck.perm = full ? NULL : perm;
+    ck.pos = n;
+    ck.n_points = n;
+    ck.batch = full ? 0 : cap;
+    ck.seed = opt->seed;
+    ck.threads = threads;
+    siren_rng_seed(&ck.rng, opt->seed ^ 0x5eed5a3b1e5ull);
     if (!full)
         for (size_t i = 0; i < n; i++) perm[i] = i;
+    if (opt->resume && (st = siren_checkpoint_read(opt->resume, net, &adam, &ck)))
+        goto done;
+    siren_rng rng = ck.rng;
+    size_t pos = ck.pos;
 
     const double t0 = siren_now();
-    int step = 0;
+    int step = ck.step, done_steps = 0;
     double loss = NAN;
     while (step < opt->steps) {
         const double ts = siren_now();
@@ -147,7 +158,8 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         siren_net_backward(net, w, m, gy, grad);
         siren_adam_step(&adam, net->params, grad, opt->lr, opt->beta1,
                         opt->beta2, opt->eps, threads);
-        if (step < STEP_LOG) step_ms[step] = 1e3 * (siren_now() - ts);
+        if (done_steps < STEP_LOG) step_ms[done_steps] = 1e3 * (siren_now() - ts);
+        done_steps++;
         step++;
         int stop = 0;
         if (opt->progress) {
@@ -162,11 +174,20 @@ siren_status siren_train_values(siren_net *net, const float *coords,
                             "try a smaller learning rate", step, loss);
             goto done;
         }
+        if (opt->checkpoint &&
+            (stop || step == opt->steps ||
+             (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0))) {
+            ck.step = step;
+            ck.rng = rng;
+            ck.pos = pos;
+            if ((st = siren_checkpoint_write(opt->checkpoint, net, &adam, &ck)))
+                goto done;
+        }
         if (stop) break;
     }
     res->seconds = siren_now() - t0;
     res->steps = step;
-    res->step_ms_median = median_ms(step_ms, step < STEP_LOG ? step : STEP_LOG);
+    res->step_ms_median = median_ms(step_ms, done_steps < STEP_LOG ? done_steps : STEP_LOG);
     res->loss = loss;
     /* The final metric is over every point, after the last update. */
     double sse = 0;
@@ -177,7 +198,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
                         NULL, threads, partial);
     }
     res->psnr_db = psnr_of_mse(sse / ((double)n * dout));
-    if (step == 0) res->loss = sse / ((double)n * dout);
+    if (done_steps == 0) res->loss = sse / ((double)n * dout);
 done:
     siren_work_free(w);
     siren_adam_free(&adam);
@@ -343,13 +364,23 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_rng rng;
-    siren_rng_seed(&rng, opt->seed ^ 0x5eed5a3b1e5ull);
-    size_t pos = n;
+    siren_train_state ck = {0};
+    ck.steps = opt->steps;
+    ck.perm = full ? NULL : perm;
+    ck.pos = n;
+    ck.n_points = n;
+    ck.batch = full ? 0 : cap;
+    ck.seed = opt->seed;
+    ck.threads = threads;
+    siren_rng_seed(&ck.rng, opt->seed ^ 0x5eed5a3b1e5ull);
     if (!full)
         for (size_t i = 0; i < n; i++) perm[i] = i;
+    if (opt->resume && (st = siren_checkpoint_read(opt->resume, net, &adam, &ck)))
+        goto done;
+    siren_rng rng = ck.rng;
+    size_t pos = ck.pos;
     const double t0 = siren_now();
-    int step = 0;
+    int step = ck.step, done_steps = 0;
     double loss = NAN;
     while (step < opt->steps) {
         const double ts = siren_now();
@@ -375,7 +406,8 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         loss = deriv_step(net, wk, T, chunk, x, gt, lt, m, grad);
         siren_adam_step(&adam, net->params, grad, opt->lr, opt->beta1,
                         opt->beta2, opt->eps, threads);
-        if (step < STEP_LOG) step_ms[step] = 1e3 * (siren_now() - ts);
+        if (done_steps < STEP_LOG) step_ms[done_steps] = 1e3 * (siren_now() - ts);
+        done_steps++;
         step++;
         int stop = 0;
         if (opt->progress) {
@@ -388,11 +420,20 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
                             "try a smaller learning rate", step, loss);
             goto done;
         }
+        if (opt->checkpoint &&
+            (stop || step == opt->steps ||
+             (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0))) {
+            ck.step = step;
+            ck.rng = rng;
+            ck.pos = pos;
+            if ((st = siren_checkpoint_write(opt->checkpoint, net, &adam, &ck)))
+                goto done;
+        }
         if (stop) break;
     }
     res->seconds = siren_now() - t0;
     res->steps = step;
-    res->step_ms_median = median_ms(step_ms, step < STEP_LOG ? step : STEP_LOG);
+    res->step_ms_median = median_ms(step_ms, done_steps < STEP_LOG ? done_steps : STEP_LOG);
     /* the final loss over every point, after the last update */
     res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
 done:
