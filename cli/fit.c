@@ -163,6 +163,7 @@ int cli_fit(int argc, char **argv) {
                   : siren_fit_compose(&img, &img2, mask_path ? &mask : NULL, &cfg,
                                       &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
+    int rc = 0;
     if (st == SIREN_OK && cli_interrupted && res.steps < opt.steps) {
         if (opt.checkpoint)
             fprintf(stderr, "siren: interrupted at step %d of %d; checkpoint written "
@@ -172,11 +173,17 @@ int cli_fit(int argc, char **argv) {
             fprintf(stderr, "siren: interrupted at step %d of %d; nothing written "
                             "(--checkpoint FILE keeps the state)\n",
                     res.steps, opt.steps);
-        return 128 + (int)cli_interrupted;
-    }
-    if (st) {
+        siren_net_free(net);
+        rc = 128 + (int)cli_interrupted;
+    } else if (st) {
         fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
-        return EXIT_BAD_INPUT;
+        rc = EXIT_BAD_INPUT;
+    }
+    if (rc) {
+        siren_image_free(&img);
+        if (img2.data) siren_image_free(&img2);
+        if (mask.data) siren_image_free(&mask);
+        return rc;
     }
     if (siren_net_save(net, output)) cli_fail();
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
