@@ -152,3 +152,98 @@ uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(LDCONFIG) || true; fi
 
 -include $(PIC_OBJ:.o=.d)
+
+# --------------------------------------------------------------------- fuzz
+# `make fuzz [FUZZ_SECONDS=60]` builds the libFuzzer targets fuzz/fuzz_*.c
+# with clang, ASan and UBSan (the library, cli/common.c and stb_image
+# compiled again into $(FUZZ_BUILD)/ with coverage), then runs each for
+# FUZZ_SECONDS from fuzz/seeds/TARGET/ and tests/data/fuzz/TARGET/ with
+# the dictionary fuzz/TARGET.dict; the corpus grows in
+# $(FUZZ_BUILD)/corpus/TARGET/. A crash, leak, timeout or out-of-memory is
+# saved in fuzz/crashes/TARGET/ and fails the make (`make -k fuzz` still
+# runs the other targets; -j2 runs two at once). Needs Debian's clang and
+# libclang-rt-14-dev (fuzz/README.md); `make test` needs neither: it
+# replays tests/data/fuzz/ through the same targets built with $(CC).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_TARGETS := safetensors image cli_parse
+# Longest input per target: the seed models are under 10 KB, images a few
+# KB; a command-line value is short.
+FUZZ_MAXLEN_safetensors := 16384
+FUZZ_MAXLEN_image       := 16384
+FUZZ_MAXLEN_cli_parse   := 64
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
+                -Wno-pass-failed -D_GNU_SOURCE -fopenmp -Iinclude -Isrc -Icli -Ifuzz \
+                $(shell pkg-config --cflags $(PKGS)) $(FUZZ_SAN)
+FUZZ_LIB_OBJ := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/cli/common.o \
+                $(FUZZ_BUILD)/obj/fuzz/stb_image_impl.o
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+
+.PHONY: fuzz fuzz-build fuzz-toolchain
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+fuzz-build: $(FUZZ_BINS)
+
+# One clear line instead of a compiler error when clang or libFuzzer is
+# missing.
+fuzz-toolchain:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz: $(FUZZ_CC) not found; as root: apt-get install -y clang libclang-rt-14-dev (fuzz/README.md)" >&2; exit 1; }
+	@printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null || { echo "make fuzz: $(FUZZ_CC) cannot link libFuzzer; as root: apt-get install -y libclang-rt-14-dev (fuzz/README.md)" >&2; exit 1; }
+
+$(FUZZ_BUILD)/obj/%_avx512.o: %_avx512.c | fuzz-toolchain
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(AVX512) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/%_avx2.o: %_avx2.c | fuzz-toolchain
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(AVX2) -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/%.o: %.c | fuzz-toolchain
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_EXTRA) -MMD -MP -c -o $@ $<
+
+# Debian's stb_image has one known harmless UB (fuzz/ubsan.supp): that
+# check alone is made recoverable there, so the suppression can apply.
+$(FUZZ_BUILD)/obj/fuzz/stb_image_impl.o: FUZZ_EXTRA := -fsanitize-recover=shift-exponent
+
+$(FUZZ_BUILD)/libsiren-fuzz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_BUILD)/libsiren-fuzz.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_BUILD)/libsiren-fuzz.a $(LDLIBS)
+
+# -timeout: an input that takes 10 s is a bug; -rss_limit_mb also caps any
+# single allocation (libFuzzer's -malloc_limit_mb defaults to it).
+fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* fuzz/crashes/$*
+	@echo "fuzz: $* for $(FUZZ_SECONDS) s"
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=fuzz/ubsan.supp \
+	$(FUZZ_BUILD)/fuzz_$* $(FUZZ_BUILD)/corpus/$* fuzz/seeds/$* \
+	    $(wildcard tests/data/fuzz/$*) \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAXLEN_$*) \
+	    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+	    -dict=fuzz/$*.dict -artifact_prefix=fuzz/crashes/$*/
+
+# The regression replay links the CLI's parsers too (the pattern rule for
+# tests links libsiren.a only); it includes the fuzz targets' sources.
+$(BUILD)/tests/test_fuzz_regressions: tests/test_fuzz_regressions.c tests/testhelp.h \
+    $(wildcard fuzz/fuzz_*.c) fuzz/fuzz.h $(BUILD)/obj/cli/common.o $(BUILD)/libsiren.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icli -Ifuzz $(LDFLAGS) -o $@ $< $(BUILD)/obj/cli/common.o \
+	    $(BUILD)/libsiren.a $(LDLIBS)
+
+-include $(FUZZ_LIB_OBJ:.o=.d)
+
+# `make fuzz-seeds` rewrites the generated files in fuzz/seeds/ (committed)
+# from fuzz/make_seeds.c and the test vectors; progressive.jpg is kept.
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/libsiren.a
+	@mkdir -p $(BUILD)/tools
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $(BUILD)/tools/make_seeds fuzz/make_seeds.c \
+	    $(BUILD)/libsiren.a $(LDLIBS)
+	$(BUILD)/tools/make_seeds fuzz/seeds
+	cp tests/data/testvectors/*.model.safetensors \
+	    tests/data/testvectors/audio.expected.safetensors fuzz/seeds/safetensors/

@@ -33,6 +33,14 @@ double cli_double(const char *cmd, const char *opt, const char *s, double lo,
 /* "WxH", each side >= 1 and the product within SIREN_MAX_IMAGE_PIXELS. */
 void cli_size(const char *cmd, const char *opt, const char *s, int *w, int *h);
 
+/* The same parsing without the exit: CLI_PARSE_OK, CLI_PARSE_SYNTAX (not a
+ * number, not WxH) or CLI_PARSE_RANGE. The int and double parsers store the
+ * value on OK and RANGE (for the message), the size parser only on OK. */
+enum { CLI_PARSE_OK, CLI_PARSE_SYNTAX, CLI_PARSE_RANGE };
+int cli_parse_int(const char *s, long lo, long hi, long *out);
+int cli_parse_double(const char *s, double lo, double hi, double *out);
+int cli_parse_size(const char *s, int *w, int *h);
+
 /* Load an image (exit 1 on failure), warn on a dropped alpha channel unless
  * quiet, and resample it to w x h when w > 0 (area average when shrinking). */
 void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img);

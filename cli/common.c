@@ -50,44 +50,70 @@ const char *cli_opt(const char *cmd, int argc, char **argv, int *i,
     return argv[++*i];
 }
 
-long cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi) {
+/* The parsers below never exit, so the exiting wrappers after them and
+ * the fuzz target fuzz/fuzz_cli_parse.c share them. */
+int cli_parse_int(const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end || errno)
-        cli_usage_error(cmd, "%s: '%s' is not an integer", opt, s);
-    if (v < lo || v > hi)
+    if (end == s || *end || errno) return CLI_PARSE_SYNTAX;
+    *out = v;
+    return v < lo || v > hi ? CLI_PARSE_RANGE : CLI_PARSE_OK;
+}
+
+int cli_parse_double(const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v)) return CLI_PARSE_SYNTAX;
+    *out = v;
+    return v < lo || v > hi ? CLI_PARSE_RANGE : CLI_PARSE_OK;
+}
+
+int cli_parse_size(const char *s, int *w, int *h) {
+    char *end, *end2;
+    errno = 0;
+    long a = strtol(s, &end, 10);
+    if (end == s || (*end != 'x' && *end != 'X') || errno) return CLI_PARSE_SYNTAX;
+    long b = strtol(end + 1, &end2, 10);
+    if (end2 == end + 1 || *end2 || errno) return CLI_PARSE_SYNTAX;
+    if (a < 1 || b < 1 || a > 1 << 20 || b > 1 << 20 ||
+        (size_t)a * (size_t)b > SIREN_MAX_IMAGE_PIXELS)
+        return CLI_PARSE_RANGE;
+    *w = (int)a;
+    *h = (int)b;
+    return CLI_PARSE_OK;
+}
+
+long cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi) {
+    long v = 0;
+    switch (cli_parse_int(s, lo, hi, &v)) {
+    case CLI_PARSE_OK: return v;
+    case CLI_PARSE_RANGE:
         cli_usage_error(cmd, "%s: %ld is out of range [%ld, %ld]", opt, v, lo, hi);
-    return v;
+    default: cli_usage_error(cmd, "%s: '%s' is not an integer", opt, s);
+    }
 }
 
 double cli_double(const char *cmd, const char *opt, const char *s, double lo,
                   double hi) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
-        cli_usage_error(cmd, "%s: '%s' is not a number", opt, s);
-    if (v < lo || v > hi)
+    double v = 0;
+    switch (cli_parse_double(s, lo, hi, &v)) {
+    case CLI_PARSE_OK: return v;
+    case CLI_PARSE_RANGE:
         cli_usage_error(cmd, "%s: %g is out of range [%g, %g]", opt, v, lo, hi);
-    return v;
+    default: cli_usage_error(cmd, "%s: '%s' is not a number", opt, s);
+    }
 }
 
 void cli_size(const char *cmd, const char *opt, const char *s, int *w, int *h) {
-    char *end, *end2;
-    errno = 0;
-    long a = strtol(s, &end, 10);
-    if (end == s || (*end != 'x' && *end != 'X') || errno)
-        cli_usage_error(cmd, "%s: '%s' is not WIDTHxHEIGHT", opt, s);
-    long b = strtol(end + 1, &end2, 10);
-    if (end2 == end + 1 || *end2 || errno)
-        cli_usage_error(cmd, "%s: '%s' is not WIDTHxHEIGHT", opt, s);
-    if (a < 1 || b < 1 || a > 1 << 20 || b > 1 << 20 ||
-        (size_t)a * (size_t)b > SIREN_MAX_IMAGE_PIXELS)
+    switch (cli_parse_size(s, w, h)) {
+    case CLI_PARSE_OK: return;
+    case CLI_PARSE_RANGE:
         cli_usage_error(cmd, "%s: %s is out of range (each side >= 1, at most "
                              "%zu pixels)", opt, s, (size_t)SIREN_MAX_IMAGE_PIXELS);
-    *w = (int)a;
-    *h = (int)b;
+    default: cli_usage_error(cmd, "%s: '%s' is not WIDTHxHEIGHT", opt, s);
+    }
 }
 
 int cli_has_ext(const char *path, const char *ext) {

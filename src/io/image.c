@@ -163,12 +163,63 @@ static siren_status png_check(const char *path, const uint8_t *p, size_t n) {
     return check_dims(path, w, h);
 }
 
+/* A DHT segment's tables (seg[0..len), past its length field): each one
+ * a class/id byte, 16 code counts and that many symbols, ending exactly
+ * with the segment; each table defined sets bit 4 * class + id of *defined.
+ * Debian's stb_image 2.27 trusts the counts: a table of more than 256 codes
+ * overruns its 257-entry arrays (found by fuzzing, tests/data/fuzz/image/;
+ * later stb_image releases check it themselves). */
+static int jpeg_dht_ok(const uint8_t *seg, size_t len, unsigned *defined) {
+    size_t pos = 0;
+    while (pos < len) {
+        size_t codes = 0;
+        if (len - pos < 17 || seg[pos] >> 4 > 1 || (seg[pos] & 15) > 3) return 0;
+        for (int i = 1; i <= 16; i++) codes += seg[pos + i];
+        if (codes > 256 || len - pos - 17 < codes) return 0;
+        *defined |= 1u << (4 * (seg[pos] >> 4) + (seg[pos] & 15));
+        pos += 17 + codes;
+    }
+    return 1;
+}
+
+/* An SOS header (seg[0..len), past its length field) that only names
+ * Huffman tables already defined, as far as stb will use them: both for a
+ * sequential scan; for a progressive one, the DC table in a first DC scan
+ * and the AC table in an AC scan. stb_image 2.27 decodes with an undefined
+ * table's uninitialised memory and reads out of bounds (found by fuzzing,
+ * tests/data/fuzz/image/). */
+static int jpeg_sos_ok(const uint8_t *seg, size_t len, unsigned defined,
+                       int progressive) {
+    size_t ns;
+    if (len < 1) return 0;
+    ns = seg[0];
+    if (ns < 1 || ns > 4 || len < 1 + 2 * ns + 3) return 0;
+    int ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+    int need_dc = !progressive || (ss == 0 && ah == 0);
+    int need_ac = !progressive || ss > 0;
+    for (size_t i = 0; i < ns; i++) {
+        unsigned td = seg[2 + 2 * i] >> 4, ta = seg[2 + 2 * i] & 15;
+        if (need_dc && (td > 3 || !(defined >> td & 1))) return 0;
+        if (need_ac && (ta > 3 || !(defined >> (4 + ta) & 1))) return 0;
+    }
+    return 1;
+}
+
 /* Walk the markers up to EOI, skipping entropy-coded data (where 0xFF is
- * followed by 0x00 or a restart marker); the size comes from SOFn. */
+ * followed by 0x00 or a restart marker); the size comes from SOFn.
+ *
+ * stb decodes a JPEG whose scans stop early as if the rest were zeros, so a
+ * 700-byte file could make it decode (and us allocate) a gigabyte of
+ * pixels (found by fuzzing, tests/data/fuzz/image/). With Huffman coding every 8x8 block of every
+ * component costs at least one bit in some scan (its DC code), and every
+ * component has at least one block per MCU, so the scans must hold at
+ * least one bit per MCU of ceil(W / 8Hmax) x ceil(H / 8Vmax): a bound no
+ * real file comes near (it allows 64 to 1024 pixels per bit). */
 static siren_status jpeg_check(const char *path, const uint8_t *p, size_t n) {
     size_t pos = 2;
-    int have_sof = 0;
-    uint64_t w = 0, h = 0;
+    int have_sof = 0, huffman = 1, progressive = 0;
+    unsigned tables = 0; /* Huffman tables defined so far, see jpeg_dht_ok */
+    uint64_t w = 0, h = 0, hmax = 1, vmax = 1, scan_bytes = 0;
 
     for (;;) {
         unsigned m;
@@ -188,6 +239,13 @@ static siren_status jpeg_check(const char *path, const uint8_t *p, size_t n) {
             return siren_fail(SIREN_EFORMAT, "%s: " BAD " (bad JPEG segment "
                               "length)", path);
         if (n - pos < len) goto truncated;
+        if (m == 0xC4 && !jpeg_dht_ok(p + pos + 2, len - 2, &tables))
+            return siren_fail(SIREN_EFORMAT, "%s: " BAD " (bad JPEG Huffman "
+                              "table)", path);
+        if (m == 0xDA && huffman &&
+            !jpeg_sos_ok(p + pos + 2, len - 2, tables, progressive))
+            return siren_fail(SIREN_EFORMAT, "%s: " BAD " (JPEG scan with a "
+                              "bad header or an undefined Huffman table)", path);
         if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
             if (len < 8)
                 return siren_fail(SIREN_EFORMAT, "%s: " BAD " (short JPEG frame "
@@ -195,9 +253,19 @@ static siren_status jpeg_check(const char *path, const uint8_t *p, size_t n) {
             h = be16(p + pos + 3);
             w = be16(p + pos + 5);
             have_sof = 1;
+            huffman = m <= 0xC7; /* SOF9 and up are arithmetic-coded */
+            progressive = m == 0xC2 || m == 0xC6;
+            hmax = vmax = 1;
+            size_t comps_end = pos + 8 + 3 * (size_t)p[pos + 7];
+            for (size_t c = pos + 8; c + 3 <= pos + len && c < comps_end; c += 3) {
+                uint64_t hs = p[c + 1] >> 4, vs = p[c + 1] & 15;
+                if (hs > hmax && hs <= 4) hmax = hs;
+                if (vs > vmax && vs <= 4) vmax = vs;
+            }
         }
         pos += len;
         if (m == 0xDA) { /* scan data runs to the next real marker */
+            size_t start = pos;
             for (;;) {
                 if (n - pos < 2) goto truncated;
                 if (p[pos] == 0xFF && p[pos + 1] != 0x00 && p[pos + 1] != 0xFF &&
@@ -205,12 +273,21 @@ static siren_status jpeg_check(const char *path, const uint8_t *p, size_t n) {
                     break;
                 pos++;
             }
+            scan_bytes += pos - start;
         }
     }
     if (!have_sof)
         return siren_fail(SIREN_EFORMAT, "%s: " BAD " (JPEG without a frame "
                           "header)", path);
-    return check_dims(path, w, h);
+    siren_status st = check_dims(path, w, h);
+    if (st != SIREN_OK) return st;
+    if (huffman && scan_bytes * 8 < ((w + 8 * hmax - 1) / (8 * hmax)) *
+                                        ((h + 8 * vmax - 1) / (8 * vmax)))
+        return siren_fail(SIREN_EFORMAT, "%s: " BAD " (JPEG data ends before "
+                          "its last block: %llu bytes of scan data for "
+                          "%llux%llu pixels)", path, (unsigned long long)scan_bytes,
+                          (unsigned long long)w, (unsigned long long)h);
+    return SIREN_OK;
 truncated:
     return siren_fail(SIREN_EFORMAT, "%s: " BAD " (JPEG ends before its EOI "
                       "marker)", path);
@@ -315,6 +392,12 @@ static siren_status pnm_load(const char *path, const uint8_t *p, size_t n,
             return siren_fail(SIREN_EFORMAT, "%s: " BAD " (PGM/PPM pixel data "
                               "cut short)", path);
         c.pos++;
+    } else if ((n - c.pos) / 2 < count) {
+        /* each plain sample takes a digit and the whitespace before it:
+         * without this, 20 bytes of "P3 16384 16384 255" would allocate
+         * 3 GB before finding no samples (tests/data/fuzz/image/) */
+        return siren_fail(SIREN_EFORMAT, "%s: " BAD " (PGM/PPM pixel data "
+                          "cut short)", path);
     }
     out = malloc(count * sizeof *out);
     if (!out)

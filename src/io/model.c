@@ -30,9 +30,8 @@ static int is_arch_key(const char *k) {
     return 0;
 }
 
-static void tensor_name(const siren_net *net, int l, int bias, char *buf,
-                        size_t n) {
-    if (l < net->n_linear - 1)
+static void tensor_name(int n_linear, int l, int bias, char *buf, size_t n) {
+    if (l < n_linear - 1)
         snprintf(buf, n, "net.%d.linear.%s", l, bias ? "bias" : "weight");
     else
         snprintf(buf, n, "net.%d.%s", l, bias ? "bias" : "weight");
@@ -45,7 +44,7 @@ siren_status siren_net_save(const siren_net *net, const char *path) {
     for (int l = 0; l < net->n_linear; l++) {
         for (int bias = 0; bias < 2; bias++) {
             siren_st_tensor *x = &t[2 * l + bias];
-            tensor_name(net, l, bias, names[2 * l + bias], sizeof names[0]);
+            tensor_name(net->n_linear, l, bias, names[2 * l + bias], sizeof names[0]);
             x->name = names[2 * l + bias];
             x->dtype = SIREN_DT_F32;
             x->ndim = bias ? 1 : 2;
@@ -158,27 +157,32 @@ siren_status siren_net_load(const char *path, siren_net **out) {
         (st = meta_float(f, path, "first_omega_0", &c.first_omega_0)) ||
         (st = meta_float(f, path, "hidden_omega_0", &c.hidden_omega_0)))
         goto fail;
-    if ((st = siren_net_alloc(&c, &net))) {
-        st = siren_fail(st, "%s: %s", path, siren_last_error());
-        goto fail;
-    }
-    if (siren_st_count(f) != 2 * net->n_linear) {
+    /* Every tensor is checked against the metadata before the network is
+     * allocated, so its size is bounded by the file's own data: metadata
+     * alone (hidden 8192, 64 layers) would otherwise have a 1 KB file
+     * allocate 17 GB (tests/data/fuzz/safetensors/). */
+    int n_linear = c.hidden_layers + 2;
+    int64_t dims[SIREN_MAX_LINEAR + 1];
+    dims[0] = c.in_features;
+    for (int l = 1; l < n_linear; l++) dims[l] = c.hidden_features;
+    dims[n_linear] = c.out_features;
+    if (siren_st_count(f) != 2 * n_linear) {
         st = siren_fail(SIREN_EFORMAT,
                         "%s: has %d tensors; its metadata (%d hidden layers) "
                         "needs %d", path, siren_st_count(f), c.hidden_layers,
-                        2 * net->n_linear);
+                        2 * n_linear);
         goto fail;
     }
-    for (int l = 0; l < net->n_linear; l++) {
+    for (int l = 0; l < n_linear; l++) {
         for (int bias = 0; bias < 2; bias++) {
             char name[48];
-            tensor_name(net, l, bias, name, sizeof name);
+            tensor_name(n_linear, l, bias, name, sizeof name);
             const siren_st_tensor *t = siren_st_find(f, name);
             if (!t) {
                 st = siren_fail(SIREN_EFORMAT, "%s: tensor %s is missing", path, name);
                 goto fail;
             }
-            int64_t want0 = net->dims[l + 1], want1 = net->dims[l];
+            int64_t want0 = dims[l + 1], want1 = dims[l];
             int ok = t->ndim == (bias ? 1 : 2) && t->shape[0] == want0 &&
                      (bias || t->shape[1] == want1);
             if (!ok) {
@@ -198,7 +202,22 @@ siren_status siren_net_load(const char *path, siren_net **out) {
                                     (long long)want0, (long long)want1);
                 goto fail;
             }
-            size_t cnt = bias ? (size_t)want0 : (size_t)want0 * want1;
+        }
+    }
+    if ((st = siren_net_alloc(&c, &net))) {
+        /* copied first: siren_fail writes the buffer siren_last_error reads */
+        char why[512];
+        snprintf(why, sizeof why, "%s", siren_last_error());
+        st = siren_fail(st, "%s: %s", path, why);
+        goto fail;
+    }
+    for (int l = 0; l < net->n_linear; l++) {
+        for (int bias = 0; bias < 2; bias++) {
+            char name[48];
+            tensor_name(net->n_linear, l, bias, name, sizeof name);
+            const siren_st_tensor *t = siren_st_find(f, name);
+            size_t cnt = bias ? (size_t)dims[l + 1]
+                              : (size_t)dims[l + 1] * (size_t)dims[l];
             float *dst = net->params + (bias ? net->b_off[l] : net->w_off[l]);
             if (t->dtype == SIREN_DT_F32) {
                 memcpy(dst, t->data, cnt * sizeof(float));
