@@ -6,12 +6,13 @@
 #include <stdlib.h>
 
 #include "net/net.h"
+#include "tasks/grid.h"
 #include "tasks/poisson.h"
 #include "train/train.h"
 #include "util/error.h"
 
-/* coords (h*w, 2): (row, col), each linspace(-1, 1, n); n == 1 gives 0. */
-static float *image_grid(int width, int height) {
+/* In float arithmetic, as the fitted models' coordinates always were. */
+float *siren_image_grid(int width, int height) {
     float *c = malloc((size_t)width * height * 2 * sizeof *c);
     if (!c) return NULL;
     for (int r = 0; r < height; r++) {
@@ -23,6 +24,14 @@ static float *image_grid(int width, int height) {
         }
     }
     return c;
+}
+
+double siren_meta_num(const siren_net *net, const char *key, double dflt) {
+    const char *s = siren_net_get_meta(net, key);
+    if (!s) return dflt;
+    char *end;
+    double v = strtod(s, &end);
+    return (end != s && *end == 0 && isfinite(v)) ? v : dflt;
 }
 
 siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
@@ -41,7 +50,7 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
     siren_net *net = NULL;
     siren_status st = siren_net_create(&c, opt->seed, &net);
     if (st) return st;
-    float *coords = image_grid(img->width, img->height);
+    float *coords = siren_image_grid(img->width, img->height);
     float *targets = malloc(n * img->channels * sizeof *targets);
     if (!coords || !targets) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
@@ -72,8 +81,10 @@ fail:
     return st;
 }
 
-siren_status siren_render_values(const siren_net *net, int width, int height,
-                                 int threads, float *out) {
+/* The grid a 2-input model is rendered on, after checking model and size. */
+static siren_status render_grid(const siren_net *net, int width, int height,
+                                float **coords) {
+    *coords = NULL;
     if (net->cfg.in_features != 2)
         return siren_fail(SIREN_EINVAL,
                           "model has %d inputs; an image needs 2 (row, col)",
@@ -82,9 +93,18 @@ siren_status siren_render_values(const siren_net *net, int width, int height,
         (size_t)width * height > SIREN_MAX_IMAGE_PIXELS)
         return siren_fail(SIREN_EINVAL, "size %dx%d is not in 1x1 .. %zu pixels",
                           width, height, (size_t)SIREN_MAX_IMAGE_PIXELS);
-    float *c = image_grid(width, height);
-    if (!c) return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
-    siren_status st = siren_net_eval(net, c, (size_t)width * height, out, threads);
+    *coords = siren_image_grid(width, height);
+    if (!*coords)
+        return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
+    return SIREN_OK;
+}
+
+siren_status siren_render_values(const siren_net *net, int width, int height,
+                                 int threads, float *out) {
+    float *c;
+    siren_status st = render_grid(net, width, height, &c);
+    if (st) return st;
+    st = siren_net_eval(net, c, (size_t)width * height, out, threads);
     free(c);
     return st;
 }
@@ -92,29 +112,13 @@ siren_status siren_render_values(const siren_net *net, int width, int height,
 siren_status siren_render_derivs(const siren_net *net, int width, int height,
                                  int threads, float *value, float *grad,
                                  float *lapl) {
-    if (net->cfg.in_features != 2)
-        return siren_fail(SIREN_EINVAL,
-                          "model has %d inputs; an image needs 2 (row, col)",
-                          net->cfg.in_features);
-    if (width < 1 || height < 1 ||
-        (size_t)width * height > SIREN_MAX_IMAGE_PIXELS)
-        return siren_fail(SIREN_EINVAL, "size %dx%d is not in 1x1 .. %zu pixels",
-                          width, height, (size_t)SIREN_MAX_IMAGE_PIXELS);
-    float *c = image_grid(width, height);
-    if (!c) return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
-    siren_status st = siren_net_eval_derivs(net, c, (size_t)width * height,
+    float *c;
+    siren_status st = render_grid(net, width, height, &c);
+    if (st) return st;
+    st = siren_net_eval_derivs(net, c, (size_t)width * height,
                                             value, grad, NULL, lapl, threads);
     free(c);
     return st;
-}
-
-/* Reads a number from the metadata, or dflt when absent. */
-static double meta_num(const siren_net *net, const char *key, double dflt) {
-    const char *s = siren_net_get_meta(net, key);
-    if (!s) return dflt;
-    char *end;
-    double v = strtod(s, &end);
-    return (end != s && *end == 0 && isfinite(v)) ? v : dflt;
 }
 
 siren_status siren_render_image(const siren_net *net, int width, int height,
@@ -132,8 +136,8 @@ siren_status siren_render_image(const siren_net *net, int width, int height,
     if (!v) return siren_fail(SIREN_ENOMEM, "out of memory for %dx%d", width, height);
     siren_status st = siren_render_values(net, width, height, threads, v);
     if (st) { free(v); return st; }
-    double scale = meta_num(net, "value_scale", 2.0);
-    double offset = meta_num(net, "value_offset", -1.0);
+    double scale = siren_meta_num(net, "value_scale", 2.0);
+    double offset = siren_meta_num(net, "value_offset", -1.0);
     if (scale == 0) scale = 2.0;
     /* Laplacian fits also store the harmonic polynomials their derivatives
      * cannot see (poisson_task.c): "value_null" = "degree k_0 k_1 ...". */
@@ -154,9 +158,9 @@ siren_status siren_render_image(const siren_net *net, int width, int height,
         }
     }
     for (int r = 0; r < height; r++) {
-        double u = height > 1 ? -1.0 + 2.0 * r / (height - 1) : 0.0;
+        double u = siren_grid_coord(r, height);
         for (int q = 0; q < width; q++) {
-            double x = width > 1 ? -1.0 + 2.0 * q / (width - 1) : 0.0;
+            double x = siren_grid_coord(q, width);
             double h = 0;
             if (degree > 0) {
                 siren_poisson_null_basis(u, x, degree, phi);

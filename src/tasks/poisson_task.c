@@ -28,6 +28,7 @@
 
 #include "net/net.h"
 #include "tasks/diffops.h"
+#include "tasks/grid.h"
 #include "tasks/poisson.h"
 #include "train/train.h"
 #include "util/error.h"
@@ -81,19 +82,6 @@ siren_status siren_poisson_targets(const float *gray, int width, int height,
     return SIREN_OK;
 }
 
-/* coords (h*w, 2): (row, col), linspace(-1, 1) per axis, as image_task.c */
-static float *grid(int width, int height) {
-    float *c = malloc((size_t)width * height * 2 * sizeof *c);
-    if (!c) return NULL;
-    for (int r = 0; r < height; r++)
-        for (int q = 0; q < width; q++) {
-            size_t i = (size_t)r * width + q;
-            c[2 * i] = height > 1 ? -1.0f + 2.0f * r / (height - 1) : 0.0f;
-            c[2 * i + 1] = width > 1 ? -1.0f + 2.0f * q / (width - 1) : 0.0f;
-        }
-    return c;
-}
-
 int siren_poisson_null_degree(const char *task) {
     return strcmp(task, "lapl") == 0 ? 4 : 0;
 }
@@ -110,9 +98,6 @@ void siren_poisson_null_basis(double u, double v, int degree, double *phi) {
     }
 }
 
-/* Coordinates of pixel (r, q) on the linspace(-1, 1) grid. */
-static double coord(int i, int n) { return n > 1 ? -1.0 + 2.0 * i / (n - 1) : 0.0; }
-
 void siren_poisson_null_fit(const float *e, int width, int height, int degree,
                             double *coef) {
     enum { MAXB = 2 * SIREN_POISSON_MAX_DEGREE + 1 };
@@ -120,7 +105,7 @@ void siren_poisson_null_fit(const float *e, int width, int height, int degree,
     double G[MAXB][MAXB + 1] = {{0}}, phi[MAXB];
     for (int r = 0; r < height; r++)
         for (int q = 0; q < width; q++) {
-            siren_poisson_null_basis(coord(r, height), coord(q, width), degree, phi);
+            siren_poisson_null_basis(siren_grid_coord(r, height), siren_grid_coord(q, width), degree, phi);
             double x = e[(size_t)r * width + q];
             for (int a = 0; a < nb; a++) {
                 for (int b = 0; b < nb; b++) G[a][b] += phi[a] * phi[b];
@@ -162,7 +147,7 @@ static double null_sse(const float *e, int width, int height, int degree,
     double phi[2 * SIREN_POISSON_MAX_DEGREE + 1], sse = 0;
     for (int r = 0; r < height; r++)
         for (int q = 0; q < width; q++) {
-            siren_poisson_null_basis(coord(r, height), coord(q, width), degree, phi);
+            siren_poisson_null_basis(siren_grid_coord(r, height), siren_grid_coord(q, width), degree, phi);
             double x = e[(size_t)r * width + q];
             for (int a = 0; a < 1 + 2 * degree; a++) x -= coef[a] * phi[a];
             sse += x * x;
@@ -211,7 +196,7 @@ static siren_status fit_common(const char *task, const float *ref, int width,
     float *coords = NULL, *phi = NULL;
     siren_status st = siren_net_create(&c, opt->seed, &net);
     if (st) return st;
-    coords = grid(width, height);
+    coords = siren_image_grid(width, height);
     phi = malloc(n * sizeof *phi);
     if (!coords || !phi) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
@@ -344,20 +329,11 @@ done:
     return st;
 }
 
-static double meta_double(const siren_net *net, const char *key, double dflt) {
-    const char *v = siren_net_get_meta(net, key);
-    if (!v) return dflt;
-    char *end;
-    double x = strtod(v, &end);
-    return end != v && !*end && isfinite(x) ? x : dflt;
-}
-
-/* PSNR of a against b with peak = b's max - min (0 when b is flat). */
-static double psnr_to_target(const float *a, const float *b, size_t n,
-                             size_t stride, size_t off) {
+/* PSNR of a against b with peak = b's max - min (1 when b is flat). */
+static double psnr_to_target(const float *a, const float *b, size_t n) {
     double lo = INFINITY, hi = -INFINITY, sse = 0;
     for (size_t i = 0; i < n; i++) {
-        double t = b[i * stride + off], e = a[i * stride + off] - t;
+        double t = b[i], e = a[i] - t;
         lo = fmin(lo, t);
         hi = fmax(hi, t);
         sse += e * e;
@@ -376,8 +352,8 @@ siren_status siren_eval_poisson(const siren_net *net, const siren_image *ref,
         return siren_fail(SIREN_EINVAL, "a Poisson model has one output");
     const int W = ref->width, H = ref->height;
     const size_t n = (size_t)W * H;
-    const double s = meta_double(net, "deriv_scale", siren_poisson_scale(task, W, H));
-    int degree = (int)meta_double(net, "deriv_null_degree", siren_poisson_null_degree(task));
+    const double s = siren_meta_num(net, "deriv_scale", siren_poisson_scale(task, W, H));
+    int degree = (int)siren_meta_num(net, "deriv_null_degree", siren_poisson_null_degree(task));
     if (degree < 0 || degree > SIREN_POISSON_MAX_DEGREE) degree = siren_poisson_null_degree(task);
     float *g = NULL, *phi = malloc(n * sizeof *phi), *grad = malloc(2 * n * sizeof *grad);
     float *lap = malloc(n * sizeof *lap), *tg = malloc(2 * n * sizeof *tg);
@@ -401,7 +377,7 @@ siren_status siren_eval_poisson(const siren_net *net, const siren_image *ref,
     for (int r = 0; r < H; r++) {
         for (int q = 0; q < W; q++) {
             size_t i = (size_t)r * W + q;
-            siren_poisson_null_basis(coord(r, H), coord(q, W), degree, pb);
+            siren_poisson_null_basis(siren_grid_coord(r, H), siren_grid_coord(q, W), degree, pb);
             double e = phi[i];
             for (int t = 0; t < 1 + 2 * degree; t++) e -= k[t] * pb[t];
             sse += e * e;
@@ -415,18 +391,9 @@ siren_status siren_eval_poisson(const siren_net *net, const siren_image *ref,
     }
     ev->psnr_db = sse > 0 ? 10 * log10(4.0 / (sse / n)) : INFINITY;
     if ((st = siren_ssim(&a, &b, 1.0, &ev->ssim))) goto done;
-    {
-        /* both gradient components together */
-        double lo = INFINITY, hi = -INFINITY, e2 = 0;
-        for (size_t i = 0; i < 2 * n; i++) {
-            lo = fmin(lo, tg[i]);
-            hi = fmax(hi, tg[i]);
-            e2 += (double)(grad[i] - tg[i]) * (grad[i] - tg[i]);
-        }
-        double range = hi > lo ? hi - lo : 1.0;
-        ev->grad_psnr_db = e2 > 0 ? 10 * log10(range * range / (e2 / (2 * n))) : INFINITY;
-    }
-    ev->lapl_psnr_db = psnr_to_target(lap, tl, n, 1, 0);
+    /* both gradient components together */
+    ev->grad_psnr_db = psnr_to_target(grad, tg, 2 * n);
+    ev->lapl_psnr_db = psnr_to_target(lap, tl, n);
 done:
     free(g); free(phi); free(grad); free(lap); free(tg); free(tl);
     return st;

@@ -77,6 +77,59 @@ static double psnr_of_mse(double mse) {
     return mse > 0 ? 10.0 * log10(4.0 / mse) : INFINITY;
 }
 
+/* ------------------------------------------------ shared by both loops */
+
+/* The sampler and checkpoint state at step 0, or read from opt->resume.
+ * perm (n entries) is the minibatch permutation, NULL for full batch. */
+static siren_status state_begin(siren_train_state *ck, siren_net *net,
+                                siren_adam *adam, const siren_train_opts *opt,
+                                size_t *perm, size_t n, size_t batch,
+                                int threads) {
+    memset(ck, 0, sizeof *ck);
+    ck->steps = opt->steps;
+    ck->perm = perm;
+    ck->pos = n;
+    ck->n_points = n;
+    ck->batch = batch;
+    ck->seed = opt->seed;
+    ck->threads = threads;
+    siren_rng_seed(&ck->rng, opt->seed ^ 0x5eed5a3b1e5ull);
+    if (perm)
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+    return opt->resume ? siren_checkpoint_read(opt->resume, net, adam, ck)
+                       : SIREN_OK;
+}
+
+/* The next point of a minibatch: without replacement, the permutation
+ * reshuffled (Fisher-Yates) at the start of every epoch. */
+static size_t next_point(siren_train_state *ck) {
+    const size_t n = ck->n_points;
+    size_t *perm = ck->perm;
+    if (ck->pos == n) {
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = siren_rng_below(&ck->rng, i + 1), tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        ck->pos = 0;
+    }
+    return perm[ck->pos++];
+}
+
+/* After `step` steps: the checkpoint, when one is due (every N steps, the
+ * last step, or a stop). */
+static siren_status maybe_checkpoint(siren_train_state *ck, const siren_net *net,
+                                     const siren_adam *adam,
+                                     const siren_train_opts *opt, int step,
+                                     int stop) {
+    if (!opt->checkpoint ||
+        !(stop || step == opt->steps ||
+          (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0)))
+        return SIREN_OK;
+    ck->step = step;
+    return siren_checkpoint_write(opt->checkpoint, net, adam, ck);
+}
+
 siren_status siren_train_values(siren_net *net, const float *coords,
                                 const float *targets, size_t n,
                                 const siren_train_opts *opt,
@@ -113,21 +166,10 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_train_state ck = {0};
-    ck.steps = opt->steps;
-    ck.perm = full ? NULL : perm;
-    ck.pos = n;
-    ck.n_points = n;
-    ck.batch = full ? 0 : cap;
-    ck.seed = opt->seed;
-    ck.threads = threads;
-    siren_rng_seed(&ck.rng, opt->seed ^ 0x5eed5a3b1e5ull);
-    if (!full)
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-    if (opt->resume && (st = siren_checkpoint_read(opt->resume, net, &adam, &ck)))
+    siren_train_state ck;
+    if ((st = state_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
+                          full ? 0 : cap, threads)))
         goto done;
-    siren_rng rng = ck.rng;
-    size_t pos = ck.pos;
 
     const double t0 = siren_now();
     int step = ck.step, done_steps = 0;
@@ -138,15 +180,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         size_t m = n;
         if (!full) {
             for (size_t k = 0; k < cap; k++) {
-                if (pos == n) { /* new epoch: Fisher-Yates reshuffle */
-                    for (size_t i = n - 1; i > 0; i--) {
-                        size_t j = siren_rng_below(&rng, i + 1), tmp = perm[i];
-                        perm[i] = perm[j];
-                        perm[j] = tmp;
-                    }
-                    pos = 0;
-                }
-                size_t i = perm[pos++];
+                size_t i = next_point(&ck);
                 memcpy(bx + k * din, coords + i * din, din * sizeof *bx);
                 memcpy(bt + k * dout, targets + i * dout, dout * sizeof *bt);
             }
@@ -174,15 +208,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
                             "try a smaller learning rate", step, loss);
             goto done;
         }
-        if (opt->checkpoint &&
-            (stop || step == opt->steps ||
-             (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0))) {
-            ck.step = step;
-            ck.rng = rng;
-            ck.pos = pos;
-            if ((st = siren_checkpoint_write(opt->checkpoint, net, &adam, &ck)))
-                goto done;
-        }
+        if ((st = maybe_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
     res->seconds = siren_now() - t0;
@@ -364,21 +390,10 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_train_state ck = {0};
-    ck.steps = opt->steps;
-    ck.perm = full ? NULL : perm;
-    ck.pos = n;
-    ck.n_points = n;
-    ck.batch = full ? 0 : cap;
-    ck.seed = opt->seed;
-    ck.threads = threads;
-    siren_rng_seed(&ck.rng, opt->seed ^ 0x5eed5a3b1e5ull);
-    if (!full)
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-    if (opt->resume && (st = siren_checkpoint_read(opt->resume, net, &adam, &ck)))
+    siren_train_state ck;
+    if ((st = state_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
+                          full ? 0 : cap, threads)))
         goto done;
-    siren_rng rng = ck.rng;
-    size_t pos = ck.pos;
     const double t0 = siren_now();
     int step = ck.step, done_steps = 0;
     double loss = NAN;
@@ -388,15 +403,7 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         size_t m = n;
         if (!full) {
             for (size_t k = 0; k < cap; k++) {
-                if (pos == n) {
-                    for (size_t i = n - 1; i > 0; i--) {
-                        size_t j = siren_rng_below(&rng, i + 1), tmp = perm[i];
-                        perm[i] = perm[j];
-                        perm[j] = tmp;
-                    }
-                    pos = 0;
-                }
-                size_t i = perm[pos++];
+                size_t i = next_point(&ck);
                 memcpy(bx + k * d, coords + i * d, d * sizeof *bx);
                 if (bg) memcpy(bg + k * d, grad_t + i * d, d * sizeof *bg);
                 if (bl) bl[k] = lapl_t[i];
@@ -420,15 +427,7 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
                             "try a smaller learning rate", step, loss);
             goto done;
         }
-        if (opt->checkpoint &&
-            (stop || step == opt->steps ||
-             (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0))) {
-            ck.step = step;
-            ck.rng = rng;
-            ck.pos = pos;
-            if ((st = siren_checkpoint_write(opt->checkpoint, net, &adam, &ck)))
-                goto done;
-        }
+        if ((st = maybe_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
     res->seconds = siren_now() - t0;
