@@ -167,12 +167,13 @@ uninstall:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build/fuzz
-FUZZ_TARGETS := safetensors image cli_parse
+FUZZ_TARGETS := safetensors image cli_parse mesh
 # Longest input per target: the seed models are under 10 KB, images a few
 # KB; a command-line value is short.
 FUZZ_MAXLEN_safetensors := 16384
 FUZZ_MAXLEN_image       := 16384
 FUZZ_MAXLEN_cli_parse   := 64
+FUZZ_MAXLEN_mesh        := 16384
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
                 -Wno-pass-failed -D_GNU_SOURCE -fopenmp -Iinclude -Isrc -Icli -Ifuzz \

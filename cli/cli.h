@@ -44,6 +44,9 @@ int cli_parse_size(const char *s, int *w, int *h);
 /* Load an image (exit 1 on failure), warn on a dropped alpha channel unless
  * quiet, and resample it to w x h when w > 0 (area average when shrinking). */
 void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img);
+/* The pixel limit cli_load_image applies (--max-pixels; 0: the library's
+ * default, SIREN_MAX_IMAGE_PIXELS). */
+extern size_t cli_max_pixels;
 
 /* Does path end in ext (case-insensitive, ext with the dot)? */
 int cli_has_ext(const char *path, const char *ext);
@@ -55,6 +58,7 @@ typedef struct {
     int show;
     double last_draw;
     const char *label;
+    const char *unit; /* what is counted: "step" (set by open) */
     FILE *log;
     char *log_path, *log_tmp;
 } cli_progress;
@@ -62,6 +66,8 @@ typedef struct {
 void cli_progress_open(cli_progress *p, const char *label, int quiet,
                        const char *log_path);
 int cli_progress_cb(void *user, const siren_progress *s);
+/* Seconds on a monotonic clock. */
+double cli_seconds(void);
 void cli_progress_close(cli_progress *p, int ok);
 
 /* SIGINT/SIGTERM: the first sets cli_interrupted (the signal number), so
@@ -75,5 +81,6 @@ int cli_fit(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_mesh(int argc, char **argv);
 
 #endif

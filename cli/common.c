@@ -121,9 +121,11 @@ int cli_has_ext(const char *path, const char *ext) {
     return n >= e && strcasecmp(path + n - e, ext) == 0;
 }
 
+size_t cli_max_pixels;
+
 void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img) {
     int dropped_alpha = 0;
-    if (siren_image_load(path, img, &dropped_alpha)) cli_fail();
+    if (siren_image_load_max(path, cli_max_pixels, img, &dropped_alpha)) cli_fail();
     if (dropped_alpha && !quiet)
         fprintf(stderr, "siren: %s: warning: alpha channel dropped\n", path);
     if (w && (w != img->width || h != img->height)) {
@@ -136,7 +138,7 @@ void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img)
 
 /* ---------------------------------------------------------------- progress */
 
-static double now(void) {
+double cli_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
@@ -147,6 +149,7 @@ void cli_progress_open(cli_progress *p, const char *label, int quiet,
     memset(p, 0, sizeof *p);
     p->show = !quiet && isatty(2);
     p->label = label;
+    p->unit = "step";
     p->last_draw = -1;
     if (log_path) {
         size_t n = strlen(log_path) + 16;
@@ -183,9 +186,15 @@ int cli_progress_cb(void *user, const siren_progress *s) {
     if (p->log)
         fprintf(p->log, "%d,%.6f,%.9g,%.6f\n", s->step, s->seconds, s->loss,
                 s->psnr_db);
+    if (s->warning) {
+        /* on its own line, even past a progress bar or under --quiet */
+        fprintf(stderr, "%ssiren: warning: %s\n", p->show && p->last_draw >= 0 ? "\n" : "",
+                s->warning);
+        p->last_draw = -1;
+    }
     if (cli_interrupted) return 1; /* the library then writes its checkpoint */
     if (!p->show) return 0;
-    double t = now();
+    double t = cli_seconds();
     if (s->step != s->steps && p->last_draw >= 0 && t - p->last_draw < 0.1)
         return 0;
     p->last_draw = t;
@@ -195,10 +204,12 @@ int cli_progress_cb(void *user, const siren_progress *s) {
     int fill = s->steps ? (int)(20.0 * s->step / s->steps) : 20;
     for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
     bar[20] = 0;
-    char metric[32] = "";
-    if (isfinite(s->psnr_db)) snprintf(metric, sizeof metric, "  PSNR %.2f dB", s->psnr_db);
-    fprintf(stderr, "\r%s [%s] step %d/%d  loss %.3e%s  %.1f steps/s  ETA %.0f s  ",
-            p->label, bar, s->step, s->steps, s->loss, metric, rate, eta);
+    char metric[64] = "";
+    if (isfinite(s->loss)) snprintf(metric, 32, "  loss %.3e", s->loss);
+    if (isfinite(s->psnr_db))
+        snprintf(metric + strlen(metric), 32, "  PSNR %.2f dB", s->psnr_db);
+    fprintf(stderr, "\r%s [%s] %s %d/%d%s  %.1f %ss/s  ETA %.0f s  ",
+            p->label, bar, p->unit, s->step, s->steps, metric, rate, p->unit, eta);
     fflush(stderr);
     return 0;
 }

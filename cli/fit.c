@@ -12,6 +12,8 @@ static const char *fit_help =
     "       siren fit grad IMAGE -o MODEL.safetensors [options]\n"
     "       siren fit lapl IMAGE -o MODEL.safetensors [options]\n"
     "       siren fit compose A B [--mask M] -o MODEL.safetensors [options]\n"
+    "       siren fit sdf SHAPE -o MODEL.safetensors [options]\n"
+    "       siren fit occupancy MESH -o MODEL.safetensors [options]\n"
     "\n"
     "Fit a SIREN to an image (PNG, JPEG, BMP, PGM, PPM), (row, col) in\n"
     "linspace(-1, 1) -> output:\n"
@@ -26,6 +28,21 @@ static const char *fit_help =
     "For grad, lapl and compose the image is read back from the network up to\n"
     "what derivatives cannot see (a constant; for lapl an affine plane), fitted\n"
     "after training and stored in the model; `siren render` shows it.\n"
+    "\n"
+    "Shapes (PLY, XYZ or OBJ), (x, y, z) -> output, after centring and scaling\n"
+    "into [-1, 1]^3 as the official code (the transform is kept in the model):\n"
+    "  sdf       signed distance from oriented points: a point cloud with\n"
+    "            normals, one without (normals estimated from its --normal-k\n"
+    "            nearest neighbours), or a mesh (--points samples by area);\n"
+    "            the official loss: 3e3 |Phi| and 1e2 (1 - cos(grad Phi, n)) on\n"
+    "            the surface, 1e2 exp(-100 |Phi|) off it (uniform in the cube),\n"
+    "            5e1 | |grad Phi| - 1 | everywhere. --batch N: N surface points\n"
+    "            per step, drawn with replacement, plus N off-surface points\n"
+    "            (default 10000; steps 2000)\n"
+    "  occupancy inside/outside of a closed mesh at --points points (half\n"
+    "            uniform, half near the surface), sigmoid output, binary\n"
+    "            cross-entropy (default batch 20000, steps 2000)\n"
+    "`siren mesh` extracts the surface.\n"
     "\n"
     "Options (defaults: the official recipe):\n"
     "  -o, --output FILE    model file to write (safetensors), required\n"
@@ -43,11 +60,23 @@ static const char *fit_help =
     "  --seed N             seed of the initialisation and sampling (0)\n"
     "  --threads N          threads (all cores)\n"
     "  --target-psnr DB     image: stop as soon as the training PSNR reaches DB\n"
+    "  --points N           sdf from a mesh: surface samples; occupancy: labelled\n"
+    "                       points (100000)\n"
+    "  --normal-k K         sdf: neighbours for estimated normals (16)\n"
+    "  --max-points N       largest shape file accepted, in vertices or faces\n"
+    "                       (134217728)\n"
+    "  --max-pixels N       largest image accepted, in pixels (268435456)\n"
     "  --log FILE.csv       write step,seconds,loss,metric for every step\n"
     "  --checkpoint FILE    write the training state (model, Adam, step, RNG)\n"
     "                       there atomically: at the end, on SIGINT/SIGTERM, and\n"
     "                       every --checkpoint-every N steps (0: only those)\n"
     "  --checkpoint-every N steps between checkpoints (0)\n"
+    "  --max-jump F         divergence guard: a step whose loss is over F times\n"
+    "                       the last good step's, or not finite, or that makes a\n"
+    "                       parameter non-finite, is undone and the learning\n"
+    "                       rate halved, with a warning (100; 0: no jump test)\n"
+    "  --max-retries N      rollbacks before the fit stops with an error; the\n"
+    "                       last good model is then written to -o (5)\n"
     "  --resume FILE        continue from a checkpoint; with the same input,\n"
     "                       options, seed and threads the model is bit for bit\n"
     "                       the uninterrupted run's\n"
@@ -58,29 +87,142 @@ static const char *fit_help =
     "last step (grad, lapl: of the reconstruction). Same seed and thread count\n"
     "give the same model.\n";
 
+static void print_json_common(cJSON *o, const char *task, const char *input,
+                              const char *output, const siren_fit_result *res,
+                              const siren_net *net, uint64_t seed) {
+    double ms = res->steps ? 1e3 * res->seconds / res->steps : 0;
+    cJSON_AddStringToObject(o, "task", task);
+    cJSON_AddStringToObject(o, "input", input);
+    cJSON_AddStringToObject(o, "model", output);
+    cJSON_AddNumberToObject(o, "steps", res->steps);
+    cJSON_AddNumberToObject(o, "seconds", res->seconds);
+    cJSON_AddNumberToObject(o, "ms_per_step", ms);
+    cJSON_AddNumberToObject(o, "ms_per_step_median", res->step_ms_median);
+    cJSON_AddNumberToObject(o, "loss", res->loss);
+    cJSON_AddNumberToObject(o, "params", (double)siren_net_param_count(net));
+    cJSON_AddNumberToObject(o, "seed", (double)seed);
+}
+
+/* After a fit: the interrupted-run message and exit status, or 0. */
+static int interrupted_rc(const siren_fit_result *res, const siren_train_opts *opt) {
+    if (!cli_interrupted || res->steps >= opt->steps) return 0;
+    if (opt->checkpoint)
+        fprintf(stderr, "siren: interrupted at step %d of %d; checkpoint written "
+                        "to %s (continue with --resume %s)\n",
+                res->steps, opt->steps, opt->checkpoint, opt->checkpoint);
+    else
+        fprintf(stderr, "siren: interrupted at step %d of %d; nothing written "
+                        "(--checkpoint FILE keeps the state)\n",
+                res->steps, opt->steps);
+    return 128 + (int)cli_interrupted;
+}
+
+/* The divergence guard gave up: the error, and the last good model saved
+ * where the user asked for the model (the library returns it). */
+static int diverged_rc(const char *input, const char *output, siren_net *net) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", siren_last_error());
+    if (siren_net_save(net, output) == SIREN_OK)
+        fprintf(stderr, "siren: %s: %s; that model was written to %s\n", input,
+                msg, output);
+    else
+        fprintf(stderr, "siren: %s: %s; saving it failed too: %s\n", input, msg,
+                siren_last_error());
+    siren_net_free(net);
+    return EXIT_BAD_INPUT;
+}
+
+/* sdf and occupancy: read the shape, fit, write, report. */
+static int fit_shape(const char *task, const char *input, const char *output,
+                     const char *log_path, size_t max_points,
+                     const siren_shape_opts *so, siren_config cfg,
+                     siren_train_opts opt, int json, int quiet) {
+    const int occ = !strcmp(task, "occupancy");
+    siren_mesh shape;
+    if (siren_mesh_load(input, max_points, &shape)) cli_fail();
+    if (occ && shape.n_faces == 0)
+        cli_die("%s: occupancy needs a closed mesh (faces); this file has "
+                "points only", input);
+    cli_progress prog;
+    cli_progress_open(&prog, "fit", quiet, log_path);
+    opt.progress = cli_progress_cb;
+    opt.user = &prog;
+    cli_catch_signals();
+    siren_net *net;
+    siren_fit_result res;
+    siren_status st = occ ? siren_fit_occupancy(&shape, so, &cfg, &opt, &net, &res)
+                          : siren_fit_sdf(&shape, so, &cfg, &opt, &net, &res);
+    cli_progress_close(&prog, st == SIREN_OK);
+    int rc = 0;
+    if (st == SIREN_EDIVERGED) {
+        rc = diverged_rc(input, output, net);
+    } else if (st) {
+        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
+        rc = EXIT_BAD_INPUT;
+    } else if ((rc = interrupted_rc(&res, &opt))) {
+        siren_net_free(net);
+    }
+    if (rc) {
+        siren_mesh_free(&shape);
+        return rc;
+    }
+    if (siren_net_save(net, output)) cli_fail();
+    double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
+    if (!quiet) {
+        fprintf(stderr, "%s: %s, %zu %s%s, %d steps in %.2f s (%.1f ms/step), "
+                        "loss %.4e",
+                input, task, shape.n_faces ? shape.n_faces : shape.n_vertices,
+                shape.n_faces ? "faces" : "points",
+                !shape.n_faces && !shape.vn ? " (normals estimated)" : "",
+                res.steps, res.seconds, ms, res.loss);
+        if (occ) fprintf(stderr, ", %.2f%% of labels right", 100 * res.accuracy);
+        fprintf(stderr, "; model written to %s\n", output);
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        print_json_common(o, task, input, output, &res, net, opt.seed);
+        cJSON_AddNumberToObject(o, "vertices", (double)shape.n_vertices);
+        cJSON_AddNumberToObject(o, "faces", (double)shape.n_faces);
+        if (occ) cJSON_AddNumberToObject(o, "accuracy", res.accuracy);
+        char *s = cJSON_PrintUnformatted(o);
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    siren_net_free(net);
+    siren_mesh_free(&shape);
+    return 0;
+}
+
 int cli_fit(int argc, char **argv) {
     const char *cmd = "fit";
     if (argc >= 1 && (cli_flag(argv[0], "--help") || cli_flag(argv[0], "-h"))) {
         fputs(fit_help, stdout);
         return 0;
     }
-    if (argc < 1) cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose)");
+    if (argc < 1)
+        cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose, sdf, occupancy)");
     const char *task = argv[0];
     const int is_image = !strcmp(task, "image"), is_grad = !strcmp(task, "grad"),
-              is_lapl = !strcmp(task, "lapl"), is_compose = !strcmp(task, "compose");
-    if (!is_image && !is_grad && !is_lapl && !is_compose) {
-        static const char *later[] = {"audio", "video", "sdf", "occupancy"};
+              is_lapl = !strcmp(task, "lapl"), is_compose = !strcmp(task, "compose"),
+              is_sdf = !strcmp(task, "sdf"), is_occ = !strcmp(task, "occupancy");
+    const int is_shape = is_sdf || is_occ;
+    if (!is_image && !is_grad && !is_lapl && !is_compose && !is_shape) {
+        static const char *later[] = {"audio", "video"};
         for (size_t k = 0; k < sizeof later / sizeof *later; k++)
             if (strcmp(task, later[k]) == 0)
                 cli_usage_error(cmd, "task '%s' is not available in this version "
-                                     "(image, grad, lapl, compose)", task);
+                                     "(image, grad, lapl, compose, sdf, occupancy)",
+                                task);
         cli_usage_error(cmd, "unknown task '%s'", task);
     }
     siren_config cfg = siren_config_default(2, 1);
     siren_train_opts opt = siren_train_opts_default();
     const char *input = NULL, *input2 = NULL, *mask_path = NULL, *output = NULL,
                *log_path = NULL, *v;
-    int json = 0, quiet = 0, sw = 0, sh = 0;
+    int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0;
+    siren_shape_opts so = siren_shape_opts_default();
+    size_t max_points = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, "--help") || cli_flag(a, "-h")) {
@@ -108,13 +250,23 @@ int cli_fit(int argc, char **argv) {
             if (strcmp(v, "siren") != 0)
                 cli_usage_error(cmd, "--init %s is not available in this version "
                                      "(only siren)", v);
-        } else if ((v = cli_opt(cmd, argc, argv, &i, "--steps")))
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {
             opt.steps = (int)cli_int(cmd, "--steps", v, 0, 100000000);
-        else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
+            steps_set = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
             opt.lr = (float)cli_double(cmd, "--lr", v, 1e-12, 10);
-        else if ((v = cli_opt(cmd, argc, argv, &i, "--batch")))
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--batch"))) {
             opt.batch = strcmp(v, "full") == 0
                             ? 0 : (size_t)cli_int(cmd, "--batch", v, 1, 1L << 40);
+            batch_set = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--points")))
+            so.points = (size_t)cli_int(cmd, "--points", v, 1, 1L << 31);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--normal-k")))
+            so.normal_k = (int)cli_int(cmd, "--normal-k", v, 3, 1000);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--max-pixels")))
+            cli_max_pixels = (size_t)cli_int(cmd, "--max-pixels", v, 1, 1L << 40);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--max-points")))
+            max_points = (size_t)cli_int(cmd, "--max-points", v, 1, 1L << 40);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--seed")))
             opt.seed = (uint64_t)cli_int(cmd, "--seed", v, 0, __LONG_MAX__);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--threads")))
@@ -127,15 +279,30 @@ int cli_fit(int argc, char **argv) {
             opt.checkpoint_every = (int)cli_int(cmd, "--checkpoint-every", v, 0, 100000000);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--checkpoint"))) opt.checkpoint = v;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--resume"))) opt.resume = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--max-jump")))
+            opt.jump_factor = cli_double(cmd, "--max-jump", v, 0, 1e30);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--max-retries")))
+            opt.max_retries = (int)cli_int(cmd, "--max-retries", v, 0, 1000);
         else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);
         else if (!input) input = a;
         else if (is_compose && !input2) input2 = a;
         else cli_usage_error(cmd, "unexpected argument '%s'", a);
     }
-    if (!input) cli_usage_error(cmd, "missing the input image");
+    if (!input) cli_usage_error(cmd, "missing the input %s", is_shape ? "shape" : "image");
     if (is_compose && !input2) cli_usage_error(cmd, "compose needs two images, A and B");
     if (mask_path && !is_compose) cli_usage_error(cmd, "--mask is for compose only");
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
+    if (opt.checkpoint_every > 0 && !opt.checkpoint)
+        cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+    if (is_shape) {
+        if (sw) cli_usage_error(cmd, "--size is for image tasks");
+        if (opt.target_psnr > 0)
+            cli_usage_error(cmd, "--target-psnr is for the image task only");
+        if (!steps_set) opt.steps = 2000;
+        if (!batch_set) opt.batch = is_sdf ? 10000 : 20000;
+        return fit_shape(task, input, output, log_path, max_points, &so, cfg, opt,
+                         json, quiet);
+    }
     if (opt.target_psnr > 0 && !is_image)
         cli_usage_error(cmd, "--target-psnr is for the image task only (the "
                              "derivative tasks measure their reconstruction "
@@ -150,8 +317,6 @@ int cli_fit(int argc, char **argv) {
     cli_progress prog;
     cli_progress_open(&prog, "fit", quiet, log_path);
     opt.progress = cli_progress_cb;
-    if (opt.checkpoint_every > 0 && !opt.checkpoint)
-        cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
     cli_catch_signals();
     opt.user = &prog;
     siren_net *net;
@@ -164,17 +329,10 @@ int cli_fit(int argc, char **argv) {
                                       &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
     int rc = 0;
-    if (st == SIREN_OK && cli_interrupted && res.steps < opt.steps) {
-        if (opt.checkpoint)
-            fprintf(stderr, "siren: interrupted at step %d of %d; checkpoint written "
-                            "to %s (continue with --resume %s)\n",
-                    res.steps, opt.steps, opt.checkpoint, opt.checkpoint);
-        else
-            fprintf(stderr, "siren: interrupted at step %d of %d; nothing written "
-                            "(--checkpoint FILE keeps the state)\n",
-                    res.steps, opt.steps);
+    if (st == SIREN_EDIVERGED) {
+        rc = diverged_rc(input, output, net);
+    } else if (st == SIREN_OK && (rc = interrupted_rc(&res, &opt))) {
         siren_net_free(net);
-        rc = 128 + (int)cli_interrupted;
     } else if (st) {
         fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
         rc = EXIT_BAD_INPUT;
@@ -194,20 +352,11 @@ int cli_fit(int argc, char **argv) {
                 res.loss, res.psnr_db, is_image ? "" : " (reconstruction)", output);
     if (json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "task", task);
-        cJSON_AddStringToObject(o, "input", input);
-        cJSON_AddStringToObject(o, "model", output);
+        print_json_common(o, task, input, output, &res, net, opt.seed);
         cJSON_AddNumberToObject(o, "width", img.width);
         cJSON_AddNumberToObject(o, "height", img.height);
-        cJSON_AddNumberToObject(o, "steps", res.steps);
-        cJSON_AddNumberToObject(o, "seconds", res.seconds);
-        cJSON_AddNumberToObject(o, "ms_per_step", ms);
-        cJSON_AddNumberToObject(o, "ms_per_step_median", res.step_ms_median);
-        cJSON_AddNumberToObject(o, "loss", res.loss);
-        cJSON_AddNumberToObject(o, "params", (double)siren_net_param_count(net));
         if (isfinite(res.psnr_db)) cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);
         else cJSON_AddNullToObject(o, "psnr_db");
-        cJSON_AddNumberToObject(o, "seed", (double)opt.seed);
         char *s = cJSON_PrintUnformatted(o);
         puts(s);
         free(s);

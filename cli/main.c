@@ -12,10 +12,13 @@ static const char *main_help =
     "\n"
     "Commands:\n"
     "  fit TASK INPUT -o MODEL  fit a SIREN: image, grad, lapl (an image's\n"
-    "                           derivatives), compose A B (Poisson editing)\n"
+    "                           derivatives), compose A B (Poisson editing),\n"
+    "                           sdf, occupancy (3-D shapes: PLY, XYZ, OBJ)\n"
     "  render MODEL -o OUT      render a model to .png or .npy at any size\n"
+    "  mesh MODEL -o OUT.ply    marching cubes of a shape model (PLY or OBJ)\n"
     "  eval MODEL REF           PSNR and SSIM of a model against an image\n"
-    "                           (and its derivatives, for grad/lapl/compose)\n"
+    "                           (and its derivatives, for grad/lapl/compose);\n"
+    "                           Chamfer, normal consistency, F-score of a shape\n"
     "  info MODEL               architecture and metadata of a model file\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
@@ -45,5 +48,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "render")) return cli_render(argc - 2, argv + 2);
     if (!strcmp(c, "eval")) return cli_eval(argc - 2, argv + 2);
     if (!strcmp(c, "info")) return cli_info(argc - 2, argv + 2);
+    if (!strcmp(c, "mesh")) return cli_mesh(argc - 2, argv + 2);
     cli_usage_error(NULL, "unknown command '%s'", c);
 }

@@ -7,6 +7,7 @@
 #define SIREN_FUZZ_H
 
 #include <dirent.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

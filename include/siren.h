@@ -44,7 +44,8 @@ typedef enum {
     SIREN_EFORMAT,  /* a file is malformed or of the wrong kind */
     SIREN_ENOMEM,   /* an allocation failed */
     SIREN_ELIMIT,   /* an input exceeds a safety limit */
-    SIREN_ECANCELED /* a callback asked to stop */
+    SIREN_ECANCELED, /* a callback asked to stop */
+    SIREN_EDIVERGED  /* training diverged past the guard's retries */
 } siren_status;
 
 const char *siren_status_str(siren_status st);
@@ -67,6 +68,11 @@ typedef struct {
  * an alpha channel is dropped and *dropped_alpha (if not NULL) set to 1. */
 siren_status siren_image_load(const char *path, siren_image *img,
                               int *dropped_alpha);
+/* The same with another pixel limit (0: SIREN_MAX_IMAGE_PIXELS); larger
+ * images are refused with SIREN_ELIMIT before anything is allocated. The
+ * decoders have their own ceilings (stb_image: files under 2 GiB). */
+siren_status siren_image_load_max(const char *path, size_t max_pixels,
+                                  siren_image *img, int *dropped_alpha);
 /* Resample to width x height: area average when shrinking, bilinear
  * (pixel-centre aligned) when enlarging. dst is allocated here. */
 siren_status siren_image_resize(const siren_image *src, int width, int height,
@@ -88,6 +94,37 @@ double siren_psnr(const float *a, const float *b, size_t n, double range);
  * True, sigma=1.5, use_sample_covariance=False, data_range=range). */
 siren_status siren_ssim(const siren_image *a, const siren_image *b,
                         double range, double *ssim);
+
+/* ------------------------------------------------------------------ shapes */
+
+/* A triangle mesh or an oriented point cloud (n_faces == 0). */
+typedef struct {
+    size_t n_vertices, n_faces;
+    float *v;     /* (n_vertices, 3) positions */
+    float *vn;    /* (n_vertices, 3) normals, NULL when the file has none */
+    uint32_t *f;  /* (n_faces, 3) triangles, 0-based; polygons are fanned */
+} siren_mesh;
+
+/* Default caps on what a shape file may declare (vertices, and faces after
+ * fanning); larger files are refused with SIREN_ELIMIT before anything is
+ * allocated. The CLI raises them with --max-points. */
+#define SIREN_MAX_MESH_ELEMENTS ((size_t)1 << 27)
+
+/* Read PLY (ASCII, binary little- or big-endian: vertex x y z, optional
+ * nx ny nz, any other properties skipped; faces as a list of vertex
+ * indices), XYZ (text, 3 or 6 columns: x y z [nx ny nz]) or OBJ (v, vn, f
+ * in any index form; negative indices count from the end). The format is
+ * chosen by the extension (.ply, .xyz/.txt/.pts, .obj). max_elements 0 means
+ * SIREN_MAX_MESH_ELEMENTS. Rejects truncated files, counts that lie,
+ * non-finite coordinates and face indices out of range, naming the file
+ * and the problem. */
+siren_status siren_mesh_load(const char *path, size_t max_elements,
+                             siren_mesh *mesh);
+/* Binary little-endian PLY (.ply) or OBJ (.obj), by the extension; normals
+ * are written when mesh->vn is set. Atomic: a temporary file renamed into
+ * place. */
+siren_status siren_mesh_write(const char *path, const siren_mesh *mesh);
+void siren_mesh_free(siren_mesh *mesh);
 
 /* ----------------------------------------------------------------- network */
 
@@ -165,6 +202,9 @@ typedef struct {
     double seconds;      /* since the start of training */
     double loss;         /* loss of the last step */
     double psnr_db;      /* task metric of the last step (NAN if none) */
+    /* Set (else NULL) on the call after the divergence guard rolled the
+     * run back: one line saying what happened, for the user. */
+    const char *warning;
 } siren_progress;
 
 /* Return nonzero to stop training early (the result is kept). */
@@ -189,6 +229,16 @@ typedef struct {
     const char *checkpoint;
     int checkpoint_every;
     const char *resume;
+    /* Divergence guard: a step whose loss is not finite or exceeds
+     * `jump_factor` (default 100; 0 = no jump test) times the last
+     * accepted step's, or whose update leaves a parameter non-finite, is
+     * undone: parameters and Adam go back to the last good state and the
+     * learning rate is halved, with a warning through the progress
+     * callback. After `max_retries` (default 5) such rollbacks the fit
+     * fails with SIREN_EDIVERGED, and the model it returns (the fit
+     * functions set *net in that case only) holds the last good state. */
+    double jump_factor;
+    int max_retries;
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);
@@ -200,6 +250,7 @@ typedef struct {
                               left out when there are more than 10 */
     double loss;          /* final loss */
     double psnr_db;       /* final task metric, on the [-1, 1] range */
+    double accuracy;      /* occupancy: fraction of labels right; else NAN */
 } siren_fit_result;
 
 /* Fit an image: (row, col) in [-1, 1]^2 -> values in [-1, 1], MSE, Adam.
@@ -243,6 +294,74 @@ typedef struct {
 } siren_poisson_eval;
 siren_status siren_eval_poisson(const siren_net *net, const siren_image *ref,
                                 int threads, siren_poisson_eval *ev);
+
+/* 3-D shapes. The input is normalised as the official code does (centred
+ * on its mean, then the largest coordinate range over all axes mapped onto
+ * [-1, 1], keeping the aspect ratio); the transform is stored in the model
+ * (shape_center_x/y/z, shape_scale: x_model = (x - center) * scale), so
+ * meshes and evaluations come out in the input's frame and units.
+ *
+ * Signed distance: from a point cloud with normals (used as they are), a
+ * point cloud without (normals estimated: PCA of the `normal_k` nearest
+ * neighbours, oriented consistently over their graph), or a mesh (`points`
+ * oriented points sampled by area, with the faces' normals). Official loss
+ * and sampling: siren_train_sdf in src/train/train.h; opt->batch is the
+ * on-surface points per step (as many off-surface points are added). */
+typedef struct {
+    size_t points;   /* points sampled from a mesh (default 100000) */
+    int normal_k;    /* neighbours for estimated normals (default 16) */
+} siren_shape_opts;
+
+siren_shape_opts siren_shape_opts_default(void);
+
+siren_status siren_fit_sdf(const siren_mesh *shape, const siren_shape_opts *so,
+                           const siren_config *cfg, const siren_train_opts *opt,
+                           siren_net **net, siren_fit_result *res);
+/* Occupancy (an occupancy network fitted to one shape): a closed mesh gives
+ * inside/outside labels at so->points points, half uniform in the cube,
+ * half near the surface (surface samples moved by a Gaussian of 1% of the
+ * cube's side); the network's output is a logit, trained by binary
+ * cross-entropy in minibatches of opt->batch (0: all). res->accuracy is the
+ * fraction of those labels the model gets right (logit > 0 inside). */
+siren_status siren_fit_occupancy(const siren_mesh *mesh,
+                                 const siren_shape_opts *so,
+                                 const siren_config *cfg,
+                                 const siren_train_opts *opt, siren_net **net,
+                                 siren_fit_result *res);
+
+/* Called after each slice of a long computation; nonzero cancels it. */
+typedef int (*siren_slice_fn)(void *user, int done, int total);
+
+/* Marching cubes of an sdf or occupancy model over [-1, 1]^3 at res^3 grid
+ * points, evaluated slice by slice (memory: two slices of values and the
+ * mesh), at `level` (an SDF value; for occupancy a probability, 0.5 when
+ * level is NAN; NAN means 0 for sdf). One more layer of grid points around
+ * the cube counts as outside, so a surface reaching the cube's faces is
+ * closed there: the mesh is always closed. Vertices in the input's frame,
+ * each with the unit normal of the exact gradient of the model. */
+siren_status siren_mesh_extract(const siren_net *net, int res, float level,
+                                int threads, siren_slice_fn progress,
+                                void *user, siren_mesh *out);
+
+/* A shape model against a reference shape (points with or without normals,
+ * or a mesh), in the reference's units: the model is meshed at `res`, both
+ * surfaces are sampled (`samples` points by area; a point cloud's own
+ * points are used as they are), and nearest neighbours found with a k-d
+ * tree. chamfer is 0.5 (mean_a d(a, B) + mean_b d(b, A)) with Euclidean
+ * distances; normal_consistency the mean |n_a . n_b| of nearest pairs both
+ * ways (NAN without reference normals); fscore the harmonic mean of the
+ * fractions of each set within tau of the other (tau <= 0: 1% of the
+ * reference's bounding-box diagonal). */
+typedef struct {
+    double chamfer, chamfer_rel; /* chamfer_rel: over the bounding-box diagonal */
+    double normal_consistency;
+    double fscore, precision, recall, tau;
+    double diagonal;             /* the reference's bounding-box diagonal */
+    size_t mesh_vertices, mesh_faces;
+} siren_shape_eval;
+siren_status siren_eval_shape(const siren_net *net, const siren_mesh *ref,
+                              int res, size_t samples, double tau, int threads,
+                              siren_shape_eval *ev);
 
 /* Render an image-task model at any size (values mapped back to [0, 1],
  * clamped). dst is allocated here. */

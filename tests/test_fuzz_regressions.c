@@ -28,6 +28,9 @@
 #define LLVMFuzzerTestOneInput fuzz_cli_parse
 #include "../fuzz/fuzz_cli_parse.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_mesh
+#include "../fuzz/fuzz_mesh.c"
+#undef LLVMFuzzerTestOneInput
 
 /* The fuzzers run with -rss_limit_mb=2048, which also fails any single
  * allocation over 2 GB; each replay gets the same budget, so an input that
@@ -65,6 +68,7 @@ static const struct {
     {"safetensors", fuzz_safetensors},
     {"image", fuzz_image},
     {"cli_parse", fuzz_cli_parse},
+    {"mesh", fuzz_mesh},
 };
 
 static uint8_t *slurp(const char *path, size_t *n) {
@@ -103,6 +107,7 @@ static int replay(entry_fn fn, const char *path, char *why, size_t why_n) {
     pid_t pid = fork();
     if (pid == 0) {
         limit_memory();
+        alarm(60); /* an input that once hung a reader fails, not hangs, here */
         fn(data, n);
         if (expect && !strstr(siren_last_error(), (const char *)expect)) {
             fprintf(stderr, "%s: last error \"%s\", expected \"%s\"\n", path,

@@ -514,7 +514,18 @@ static void test_formats(void) {
         expect_load_fail(p, SIREN_EFORMAT, "PGM sample above maxval", "maxval");
         put_file(p, "P6\n70000 70000\n255\n", 19);
         expect_load_fail(p, SIREN_ELIMIT, "PPM claiming 70000x70000",
-                         "SIREN_MAX_IMAGE_PIXELS");
+                         "raise it with --max-pixels");
+        /* a caller's own limit: a 2x1 image against 1 and 2 pixels */
+        put_file(p, "P5 2 1 255\n\x10\x70", 13);
+        siren_image small;
+        CHECK(siren_image_load_max(p, 1, &small, NULL) == SIREN_ELIMIT &&
+                  msg_has("exceeds the limit of 1 pixels") && !small.data,
+              "a 2x1 image against a limit of 1 pixel: SIREN_ELIMIT (%s)",
+              siren_last_error());
+        CHECK(siren_image_load_max(p, 2, &small, NULL) == SIREN_OK &&
+                  small.width == 2,
+              "and against a limit of 2 pixels it loads");
+        if (small.data) siren_image_free(&small);
     }
 }
 

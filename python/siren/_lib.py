@@ -31,7 +31,8 @@ class siren_config(Structure):
 
 class siren_progress(Structure):
     _fields_ = [("step", c_int), ("steps", c_int), ("seconds", c_double),
-                ("loss", c_double), ("psnr_db", c_double)]
+                ("loss", c_double), ("psnr_db", c_double),
+                ("warning", c_char_p)]
 
 
 # int (*)(void *user, const siren_progress *p)
@@ -44,13 +45,14 @@ class siren_train_opts(Structure):
                 ("seed", c_uint64), ("threads", c_int),
                 ("target_psnr", c_double), ("progress", siren_progress_fn),
                 ("user", c_void_p), ("checkpoint", c_char_p),
-                ("checkpoint_every", c_int), ("resume", c_char_p)]
+                ("checkpoint_every", c_int), ("resume", c_char_p),
+                ("jump_factor", c_double), ("max_retries", c_int)]
 
 
 class siren_fit_result(Structure):
     _fields_ = [("steps", c_int), ("seconds", c_double),
                 ("step_ms_median", c_double), ("loss", c_double),
-                ("psnr_db", c_double)]
+                ("psnr_db", c_double), ("accuracy", c_double)]
 
 
 class siren_poisson_eval(Structure):

@@ -7,7 +7,8 @@
  * first recognised by its signature and its container walked here (PNG
  * chunks with CRCs, JPEG markers up to EOI, BMP and PNM sizes); only then
  * does stb decode pixels. That walk also gives the dimensions, which are
- * checked against SIREN_MAX_IMAGE_PIXELS before anything is allocated. */
+ * checked against the pixel limit (SIREN_MAX_IMAGE_PIXELS unless the caller
+ * raises it) before anything is allocated. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -92,16 +93,15 @@ static uint32_t le32(const uint8_t *p) {
 static uint32_t le16(const uint8_t *p) { return (uint32_t)p[1] << 8 | p[0]; }
 
 /* Zero pixels and the size limit, the same for every format. */
-static siren_status check_dims(const char *path, uint64_t w, uint64_t h) {
+static siren_status check_dims(const char *path, size_t limit, uint64_t w,
+                               uint64_t h) {
     if (w == 0 || h == 0)
         return siren_fail(SIREN_EFORMAT, "%s: image has 0 pixels", path);
-    if (w > SIREN_MAX_IMAGE_PIXELS || h > SIREN_MAX_IMAGE_PIXELS ||
-        w * h > SIREN_MAX_IMAGE_PIXELS)
+    if (w > limit || h > limit || w * h > limit)
         return siren_fail(SIREN_ELIMIT,
                           "%s: %llux%llu pixels exceeds the limit of %zu pixels "
-                          "(SIREN_MAX_IMAGE_PIXELS)",
-                          path, (unsigned long long)w, (unsigned long long)h,
-                          SIREN_MAX_IMAGE_PIXELS);
+                          "(raise it with --max-pixels)",
+                          path, (unsigned long long)w, (unsigned long long)h, limit);
     return SIREN_OK;
 }
 
@@ -122,7 +122,8 @@ static uint32_t crc32_png(const uint32_t table[256], const uint8_t *p, size_t n)
 
 /* Walk the chunks up to IEND: each one complete, critical ones with a good
  * CRC (as libpng insists); the size comes from IHDR. */
-static siren_status png_check(const char *path, const uint8_t *p, size_t n) {
+static siren_status png_check(const char *path, size_t limit, const uint8_t *p,
+                               size_t n) {
     size_t pos = 8;
     int have_ihdr = 0;
     uint64_t w = 0, h = 0;
@@ -160,7 +161,7 @@ static siren_status png_check(const char *path, const uint8_t *p, size_t n) {
     }
     if (!have_ihdr)
         return siren_fail(SIREN_EFORMAT, "%s: " BAD " (PNG without IHDR)", path);
-    return check_dims(path, w, h);
+    return check_dims(path, limit, w, h);
 }
 
 /* A DHT segment's tables (seg[0..len), past its length field): each one
@@ -215,7 +216,8 @@ static int jpeg_sos_ok(const uint8_t *seg, size_t len, unsigned defined,
  * component has at least one block per MCU, so the scans must hold at
  * least one bit per MCU of ceil(W / 8Hmax) x ceil(H / 8Vmax): a bound no
  * real file comes near (it allows 64 to 1024 pixels per bit). */
-static siren_status jpeg_check(const char *path, const uint8_t *p, size_t n) {
+static siren_status jpeg_check(const char *path, size_t limit, const uint8_t *p,
+                               size_t n) {
     size_t pos = 2;
     int have_sof = 0, huffman = 1, progressive = 0;
     unsigned tables = 0; /* Huffman tables defined so far, see jpeg_dht_ok */
@@ -279,7 +281,7 @@ static siren_status jpeg_check(const char *path, const uint8_t *p, size_t n) {
     if (!have_sof)
         return siren_fail(SIREN_EFORMAT, "%s: " BAD " (JPEG without a frame "
                           "header)", path);
-    siren_status st = check_dims(path, w, h);
+    siren_status st = check_dims(path, limit, w, h);
     if (st != SIREN_OK) return st;
     if (huffman && scan_bytes * 8 < ((w + 8 * hmax - 1) / (8 * hmax)) *
                                         ((h + 8 * vmax - 1) / (8 * vmax)))
@@ -295,7 +297,8 @@ truncated:
 
 /* BMP: for uncompressed pixel data the file must hold every row (stb would
  * read zeros past the end without complaint). */
-static siren_status bmp_check(const char *path, const uint8_t *p, size_t n) {
+static siren_status bmp_check(const char *path, size_t limit, const uint8_t *p,
+                               size_t n) {
     uint32_t off, hsz, bpp, comp;
     int64_t w, h;
     siren_status st;
@@ -318,7 +321,7 @@ static siren_status bmp_check(const char *path, const uint8_t *p, size_t n) {
     if (w < 0)
         return siren_fail(SIREN_EFORMAT, "%s: " BAD " (negative BMP width)", path);
     if (h < 0) h = -h; /* top-down rows */
-    st = check_dims(path, (uint64_t)w, (uint64_t)h);
+    st = check_dims(path, limit, (uint64_t)w, (uint64_t)h);
     if (st != SIREN_OK) return st;
     if ((comp == 0 || comp == 3 || comp == 6) && bpp >= 1 && bpp <= 32) {
         /* w*h <= 2^28 here, so none of this overflows */
@@ -367,7 +370,7 @@ static int pnm_number(pnm_cursor *c, uint64_t *v) {
     return 1;
 }
 
-static siren_status pnm_load(const char *path, const uint8_t *p, size_t n,
+static siren_status pnm_load(const char *path, size_t limit, const uint8_t *p, size_t n,
                              siren_image *img) {
     pnm_cursor c = {p, n, 2};
     int kind = p[1], binary = kind == '5' || kind == '6';
@@ -382,7 +385,7 @@ static siren_status pnm_load(const char *path, const uint8_t *p, size_t n,
     if (maxval == 0 || maxval > 65535)
         return siren_fail(SIREN_EFORMAT, "%s: " BAD " (PGM/PPM maxval %llu not "
                           "in 1..65535)", path, (unsigned long long)maxval);
-    st = check_dims(path, w, h);
+    st = check_dims(path, limit, w, h);
     if (st != SIREN_OK) return st;
     count = (size_t)(w * h) * (size_t)ch;
     if (binary) {
@@ -460,6 +463,12 @@ static siren_status stb_failure(const char *path) {
 
 siren_status siren_image_load(const char *path, siren_image *img,
                               int *dropped_alpha) {
+    return siren_image_load_max(path, 0, img, dropped_alpha);
+}
+
+siren_status siren_image_load_max(const char *path, size_t max_pixels,
+                                  siren_image *img, int *dropped_alpha) {
+    const size_t limit = max_pixels ? max_pixels : SIREN_MAX_IMAGE_PIXELS;
     uint8_t *buf;
     size_t n, count;
     int fmt, w, h, comp, out_ch, is16;
@@ -475,10 +484,10 @@ siren_status siren_image_load(const char *path, siren_image *img,
 
     fmt = sniff(buf, n);
     switch (fmt) {
-    case FMT_PNG: st = png_check(path, buf, n); break;
-    case FMT_JPEG: st = jpeg_check(path, buf, n); break;
-    case FMT_BMP: st = bmp_check(path, buf, n); break;
-    case FMT_PNM: st = pnm_load(path, buf, n, img); free(buf); return st;
+    case FMT_PNG: st = png_check(path, limit, buf, n); break;
+    case FMT_JPEG: st = jpeg_check(path, limit, buf, n); break;
+    case FMT_BMP: st = bmp_check(path, limit, buf, n); break;
+    case FMT_PNM: st = pnm_load(path, limit, buf, n, img); free(buf); return st;
     default:
         if (n == 0)
             st = siren_fail(SIREN_EFORMAT, "%s: empty file, " KINDS, path);
@@ -494,7 +503,7 @@ siren_status siren_image_load(const char *path, siren_image *img,
         st = stb_failure(path);
         goto done;
     }
-    st = check_dims(path, (uint64_t)w, (uint64_t)h);
+    st = check_dims(path, limit, (uint64_t)w, (uint64_t)h);
     if (st != SIREN_OK) goto done;
     is16 = stbi_is_16_bit_from_memory(buf, (int)n);
     if (is16)

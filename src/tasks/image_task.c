@@ -69,11 +69,13 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
         (st = siren_net_set_meta(net, "value_offset", "-1")) ||
         (st = siren_net_set_meta(net, "coords", "linspace(-1,1) (row, col)")))
         goto fail;
-    if ((st = siren_train_values(net, coords, targets, n, opt, res))) goto fail;
+    /* diverged: the model is the last good state, and the caller gets it */
+    st = siren_train_values(net, coords, targets, n, opt, res);
+    if (st && st != SIREN_EDIVERGED) goto fail;
     free(coords);
     free(targets);
     *out = net;
-    return SIREN_OK;
+    return st;
 fail:
     free(coords);
     free(targets);

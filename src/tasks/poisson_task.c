@@ -210,7 +210,9 @@ static siren_status fit_common(const char *task, const float *ref, int width,
     if ((st = siren_net_set_meta(net, "image_height", buf)) ||
         (st = siren_net_set_meta(net, "coords", "linspace(-1,1) (row, col)")))
         goto fail;
-    if ((st = siren_train_derivs(net, coords, gt, lt, n, opt, res))) goto fail;
+    /* diverged: the model is the last good state, and the caller gets it */
+    const siren_status trained = siren_train_derivs(net, coords, gt, lt, n, opt, res);
+    if ((st = trained) && trained != SIREN_EDIVERGED) goto fail;
     if ((st = siren_net_eval(net, coords, n, phi, opt->threads))) goto fail;
     const int degree = siren_poisson_null_degree(task);
     for (size_t i = 0; i < n; i++) phi[i] = (float)(ref[i] - phi[i] / s);
@@ -224,7 +226,7 @@ static siren_status fit_common(const char *task, const float *ref, int width,
     free(coords);
     free(phi);
     *out = net;
-    return SIREN_OK;
+    return trained;
 fail:
     free(coords);
     free(phi);
@@ -252,6 +254,7 @@ static siren_status fit_one(const char *task, const siren_image *img,
                             siren_net **out, siren_fit_result *res) {
     *out = NULL;
     memset(res, 0, sizeof *res);
+    res->accuracy = NAN;
     float *g, *t = NULL;
     siren_status st = gray_of(img, &g);
     if (st) return st;
@@ -286,6 +289,7 @@ siren_status siren_fit_compose(const siren_image *a, const siren_image *b,
                                siren_fit_result *res) {
     *out = NULL;
     memset(res, 0, sizeof *res);
+    res->accuracy = NAN;
     if (!a || !b || a->width != b->width || a->height != b->height)
         return siren_fail(SIREN_EINVAL, "the two images differ in size");
     if (mask && (mask->width != a->width || mask->height != a->height))

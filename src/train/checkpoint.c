@@ -56,7 +56,7 @@ siren_status siren_checkpoint_write(const char *path, const siren_net *net,
         t[nt++] = (siren_st_tensor){"sampler.perm", SIREN_DT_F64, 1,
                                     {(int64_t)s->n_points}, perm};
     }
-    char vals[N_ID + 5][40], rng[80];
+    char vals[N_ID + 7][40], rng[80];
     identity(net, s, vals);
     snprintf(vals[N_ID], 40, "%d", s->step);
     snprintf(vals[N_ID + 1], 40, "%ld", adam->t);
@@ -64,7 +64,11 @@ siren_status siren_checkpoint_write(const char *path, const siren_net *net,
     snprintf(vals[N_ID + 3], 40, "%d", s->steps);
     snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
              s->rng.s[0], s->rng.s[1], s->rng.s[2], s->rng.s[3]);
-    const char *keys[N_ID + 6], *values[N_ID + 6];
+    /* the guard's state: %.9g and %.17g give the float and double back */
+    snprintf(vals[N_ID + 4], 40, "%.9g", s->lr);
+    snprintf(vals[N_ID + 5], 40, "%.17g", s->good_loss);
+    snprintf(vals[N_ID + 6], 40, "%d", s->retries);
+    const char *keys[N_ID + 9], *values[N_ID + 9];
     for (int i = 0; i < N_ID; i++) {
         keys[i] = id_keys[i];
         values[i] = vals[i];
@@ -75,7 +79,10 @@ siren_status siren_checkpoint_write(const char *path, const siren_net *net,
     keys[N_ID + 3] = "steps_planned"; values[N_ID + 3] = vals[N_ID + 3];
     keys[N_ID + 4] = "rng"; values[N_ID + 4] = rng;
     keys[N_ID + 5] = "checkpoint"; values[N_ID + 5] = CK_FORMAT;
-    siren_status st = siren_st_write(path, t, nt, keys, values, N_ID + 6);
+    keys[N_ID + 6] = "lr"; values[N_ID + 6] = vals[N_ID + 4];
+    keys[N_ID + 7] = "guard_loss"; values[N_ID + 7] = vals[N_ID + 5];
+    keys[N_ID + 8] = "guard_retries"; values[N_ID + 8] = vals[N_ID + 6];
+    siren_status st = siren_st_write(path, t, nt, keys, values, N_ID + 9);
     free(perm);
     return st;
 }
@@ -168,6 +175,34 @@ siren_status siren_checkpoint_read(const char *path, siren_net *net,
             s->perm[i] = (size_t)x;
         }
         free(seen);
+    }
+    /* the guard's state; absent in checkpoints written before it existed */
+    const char *v;
+    long retries;
+    if ((v = siren_st_meta(f, "lr"))) {
+        char *end;
+        float lr = strtof(v, &end);
+        if (*end || !(lr > 0) || !isfinite(lr)) {
+            st = siren_fail(SIREN_EFORMAT, "%s: checkpoint learning rate is malformed", path);
+            goto done;
+        }
+        s->lr = lr;
+    }
+    if ((v = siren_st_meta(f, "guard_loss"))) {
+        char *end;
+        double g = strtod(v, &end);
+        if (*end) {
+            st = siren_fail(SIREN_EFORMAT, "%s: checkpoint guard state is malformed", path);
+            goto done;
+        }
+        s->good_loss = g;
+    }
+    if ((v = siren_st_meta(f, "guard_retries"))) {
+        if (!parse_long(v, 0, 1L << 30, &retries)) {
+            st = siren_fail(SIREN_EFORMAT, "%s: checkpoint guard state is malformed", path);
+            goto done;
+        }
+        s->retries = (int)retries;
     }
     memcpy(net->params, tp->data, np * sizeof(float));
     memcpy(adam->m, tm->data, np * sizeof(float));

@@ -17,6 +17,9 @@ typedef struct {
     size_t batch;         /*   0 = full batch */
     uint64_t seed;
     int threads;
+    float lr;             /* the learning rate now (the guard halves it) */
+    double good_loss;     /* the guard's last accepted loss (NAN: none) */
+    int retries;          /* the guard's rollbacks so far */
 } siren_train_state;
 
 siren_status siren_checkpoint_write(const char *path, const siren_net *net,

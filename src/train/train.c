@@ -10,6 +10,7 @@
 #include "net/jet.h"
 #include "net/net.h"
 #include "train/checkpoint.h"
+#include "train/loop.h"
 #include "train/train.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -31,23 +32,37 @@ siren_train_opts siren_train_opts_default(void) {
     o.batch = 0;
     o.seed = 0;
     o.threads = 0;
+    o.jump_factor = 100;
+    o.max_retries = 5;
     return o;
 }
 
-/* gy = 2 (y - t) / count and the summed squared error, with per-thread
- * partial sums added in a fixed order so the loss is reproducible. */
-static double mse_grad(const float *y, const float *t, size_t cnt, float *gy,
-                       int threads, double *partial) {
-    const float scale = 2.0f / (float)cnt;
+/* The summed loss of cnt outputs y against targets t and, with gy, its
+ * gradient divided by `div` (the mean's count): MSE sums (y - t)^2 with
+ * gradient 2 (y - t); BCE on logits sums softplus(y) - t y (written so no
+ * exp overflows) with gradient sigmoid(y) - t. Per-thread partial sums are
+ * added in a fixed order so the loss is reproducible. */
+static double loss_grad(siren_value_loss kind, const float *y, const float *t,
+                        size_t cnt, float *gy, size_t div, int threads,
+                        double *partial) {
+    const float scale = (kind == SIREN_LOSS_MSE ? 2.0f : 1.0f) / (float)div;
 #pragma omp parallel num_threads(threads)
     {
         int id = omp_get_thread_num(), nt = omp_get_num_threads();
         size_t i0 = cnt * id / nt, i1 = cnt * (id + 1) / nt;
         double s = 0;
-        for (size_t i = i0; i < i1; i++) {
-            float e = y[i] - t[i];
-            s += (double)e * e;
-            if (gy) gy[i] = scale * e;
+        if (kind == SIREN_LOSS_MSE) {
+            for (size_t i = i0; i < i1; i++) {
+                float e = y[i] - t[i];
+                s += (double)e * e;
+                if (gy) gy[i] = scale * e;
+            }
+        } else {
+            for (size_t i = i0; i < i1; i++) {
+                double z = y[i];
+                s += (z > 0 ? z : 0) - z * t[i] + log1p(exp(-fabs(z)));
+                if (gy) gy[i] = scale * (float)(1.0 / (1.0 + exp(-z)) - t[i]);
+            }
         }
         partial[id] = s;
     }
@@ -56,84 +71,24 @@ static double mse_grad(const float *y, const float *t, size_t cnt, float *gy,
     return sum;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of the step times, leaving out the first 5 (page faults, cold
- * caches) when there are more than 10, as the PyTorch reference does. */
-static double median_ms(double *ms, int n) {
-    if (n > 10) {
-        ms += 5;
-        n -= 5;
-    }
-    if (n <= 0) return 0;
-    qsort(ms, n, sizeof *ms, cmp_double);
-    return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-}
-
 static double psnr_of_mse(double mse) {
     return mse > 0 ? 10.0 * log10(4.0 / mse) : INFINITY;
-}
-
-/* ------------------------------------------------ shared by both loops */
-
-/* The sampler and checkpoint state at step 0, or read from opt->resume.
- * perm (n entries) is the minibatch permutation, NULL for full batch. */
-static siren_status state_begin(siren_train_state *ck, siren_net *net,
-                                siren_adam *adam, const siren_train_opts *opt,
-                                size_t *perm, size_t n, size_t batch,
-                                int threads) {
-    memset(ck, 0, sizeof *ck);
-    ck->steps = opt->steps;
-    ck->perm = perm;
-    ck->pos = n;
-    ck->n_points = n;
-    ck->batch = batch;
-    ck->seed = opt->seed;
-    ck->threads = threads;
-    siren_rng_seed(&ck->rng, opt->seed ^ 0x5eed5a3b1e5ull);
-    if (perm)
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-    return opt->resume ? siren_checkpoint_read(opt->resume, net, adam, ck)
-                       : SIREN_OK;
-}
-
-/* The next point of a minibatch: without replacement, the permutation
- * reshuffled (Fisher-Yates) at the start of every epoch. */
-static size_t next_point(siren_train_state *ck) {
-    const size_t n = ck->n_points;
-    size_t *perm = ck->perm;
-    if (ck->pos == n) {
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = siren_rng_below(&ck->rng, i + 1), tmp = perm[i];
-            perm[i] = perm[j];
-            perm[j] = tmp;
-        }
-        ck->pos = 0;
-    }
-    return perm[ck->pos++];
-}
-
-/* After `step` steps: the checkpoint, when one is due (every N steps, the
- * last step, or a stop). */
-static siren_status maybe_checkpoint(siren_train_state *ck, const siren_net *net,
-                                     const siren_adam *adam,
-                                     const siren_train_opts *opt, int step,
-                                     int stop) {
-    if (!opt->checkpoint ||
-        !(stop || step == opt->steps ||
-          (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0)))
-        return SIREN_OK;
-    ck->step = step;
-    return siren_checkpoint_write(opt->checkpoint, net, adam, ck);
 }
 
 siren_status siren_train_values(siren_net *net, const float *coords,
                                 const float *targets, size_t n,
                                 const siren_train_opts *opt,
                                 siren_fit_result *res) {
+    return siren_train_values_loss(net, coords, targets, n, SIREN_LOSS_MSE,
+                                   opt, res);
+}
+
+siren_status siren_train_values_loss(siren_net *net, const float *coords,
+                                     const float *targets, size_t n,
+                                     siren_value_loss kind,
+                                     const siren_train_opts *opt,
+                                     siren_fit_result *res) {
+    const int mse = kind == SIREN_LOSS_MSE;
     const int din = net->cfg.in_features, dout = net->cfg.out_features;
     const int threads = siren_threads_resolve(opt->threads);
     const int full = opt->batch == 0 || opt->batch >= n;
@@ -141,12 +96,13 @@ siren_status siren_train_values(siren_net *net, const float *coords,
     siren_status st = SIREN_OK;
     siren_work *w = NULL;
     siren_adam adam = {0};
+    siren_guard guard = {0};
     float *grad = NULL, *gy = NULL, *bx = NULL, *bt = NULL;
     size_t *perm = NULL;
     double *partial = NULL, *step_ms = NULL;
-    /* Step times kept for the median: the first STEP_LOG steps. */
-    enum { STEP_LOG = 1 << 16 };
+    const int log_cap = siren_loop_log_cap(opt);
     memset(res, 0, sizeof *res);
+    res->accuracy = NAN;
     if (n == 0) return siren_fail(SIREN_EINVAL, "no points to fit");
     if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
@@ -156,7 +112,7 @@ siren_status siren_train_values(siren_net *net, const float *coords,
     grad = malloc(net->n_params * sizeof *grad);
     gy = malloc(cap * dout * sizeof *gy);
     partial = calloc(threads, sizeof *partial);
-    step_ms = malloc((opt->steps < STEP_LOG ? opt->steps + 1 : STEP_LOG) * sizeof *step_ms);
+    step_ms = malloc(log_cap * sizeof *step_ms);
     if (!full) {
         bx = malloc(cap * din * sizeof *bx);
         bt = malloc(cap * dout * sizeof *bt);
@@ -167,9 +123,10 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         goto done;
     }
     siren_train_state ck;
-    if ((st = state_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
+    if ((st = siren_loop_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
                           full ? 0 : cap, threads)))
         goto done;
+    if ((st = siren_guard_init(&guard, net, opt))) goto done;
 
     const double t0 = siren_now();
     int step = ck.step, done_steps = 0;
@@ -180,54 +137,75 @@ siren_status siren_train_values(siren_net *net, const float *coords,
         size_t m = n;
         if (!full) {
             for (size_t k = 0; k < cap; k++) {
-                size_t i = next_point(&ck);
+                size_t i = siren_loop_next_point(&ck);
                 memcpy(bx + k * din, coords + i * din, din * sizeof *bx);
                 memcpy(bt + k * dout, targets + i * dout, dout * sizeof *bt);
             }
             x = bx; t = bt; m = cap;
         }
         siren_net_forward(net, w, x, m, 1);
-        loss = mse_grad(w->act[net->n_linear], t, m * dout, gy, threads,
-                        partial) / (double)(m * dout);
+        loss = loss_grad(kind, w->act[net->n_linear], t, m * dout, gy,
+                         m * dout, threads, partial) / (double)(m * dout);
         siren_net_backward(net, w, m, gy, grad);
-        siren_adam_step(&adam, net->params, grad, opt->lr, opt->beta1,
-                        opt->beta2, opt->eps, threads);
-        if (done_steps < STEP_LOG) step_ms[done_steps] = 1e3 * (siren_now() - ts);
-        done_steps++;
-        step++;
+        int rolled;
+        /* past the retries: stop with the last good state, and still fill
+         * in the result (the caller keeps that model) */
+        if ((st = siren_guard_check_loss(&guard, &ck, net, &adam, loss, &step,
+                                         &rolled))) {
+            if (st != SIREN_EDIVERGED) goto done;
+            break;
+        }
+        if (!rolled) {
+            siren_adam_step(&adam, net->params, grad, ck.lr, opt->beta1,
+                            opt->beta2, opt->eps, threads);
+            if ((st = siren_guard_check_params(&guard, &ck, net, &adam, &step,
+                                               &rolled))) {
+                if (st != SIREN_EDIVERGED) goto done;
+                break;
+            }
+            if (!rolled) step++;
+        }
+        if (!rolled && done_steps < log_cap)
+            step_ms[done_steps++] = 1e3 * (siren_now() - ts);
         int stop = 0;
         if (opt->progress) {
             siren_progress p = {step, opt->steps, siren_now() - t0, loss,
-                                psnr_of_mse(loss)};
+                                mse ? psnr_of_mse(loss) : NAN,
+                                rolled ? guard.warning : NULL};
             stop = opt->progress(opt->user, &p);
         }
-        if (opt->target_psnr > 0 && psnr_of_mse(loss) >= opt->target_psnr) stop = 1;
-        if (!isfinite(loss)) {
-            st = siren_fail(SIREN_EINVAL,
-                            "training diverged at step %d (loss is %g); "
-                            "try a smaller learning rate", step, loss);
-            goto done;
-        }
-        if ((st = maybe_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
+        if (mse && !rolled && opt->target_psnr > 0 &&
+            psnr_of_mse(loss) >= opt->target_psnr)
+            stop = 1;
+        if ((st = siren_loop_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
     res->seconds = siren_now() - t0;
     res->steps = step;
-    res->step_ms_median = median_ms(step_ms, done_steps < STEP_LOG ? done_steps : STEP_LOG);
+    res->step_ms_median = siren_loop_median_ms(step_ms, done_steps);
     res->loss = loss;
-    /* The final metric is over every point, after the last update. */
+    /* The final metric is over every point, after the last update. If
+     * that update made the output non-finite (the guard saw only finite
+     * parameters), the state before it is the result. */
     double sse = 0;
-    for (size_t i = 0; i < n; i += cap) {
-        size_t m = n - i < cap ? n - i : cap;
-        siren_net_forward(net, w, coords + i * din, m, 0);
-        sse += mse_grad(w->act[net->n_linear], targets + i * dout, m * dout,
-                        NULL, threads, partial);
+    for (int again = 1; again >= 0; again--) {
+        sse = 0;
+        for (size_t i = 0; i < n; i += cap) {
+            size_t m = n - i < cap ? n - i : cap;
+            siren_net_forward(net, w, coords + i * din, m, 0);
+            sse += loss_grad(kind, w->act[net->n_linear], targets + i * dout,
+                             m * dout, NULL, 1, threads, partial);
+        }
+        if (isfinite(sse) || !again || !siren_guard_restore(&guard, net, &adam, &step))
+            break;
+        res->steps = step;
     }
-    res->psnr_db = psnr_of_mse(sse / ((double)n * dout));
+    res->psnr_db = mse ? psnr_of_mse(sse / ((double)n * dout)) : NAN;
     if (done_steps == 0) res->loss = sse / ((double)n * dout);
 done:
     siren_work_free(w);
     siren_adam_free(&adam);
+    siren_guard_free(&guard);
     free(grad); free(gy); free(bx); free(bt); free(perm); free(partial);
     free(step_ms);
     return st;
@@ -343,14 +321,16 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     const size_t chunk = cap < chunk0 ? cap : chunk0;
     siren_status st = SIREN_OK;
     siren_adam adam = {0};
+    siren_guard guard = {0};
     deriv_worker wk[64];
     float *grad = NULL, *bx = NULL, *bg = NULL, *bl = NULL;
     size_t *perm = NULL;
     double *step_ms = NULL;
-    enum { STEP_LOG = 1 << 16 };
+    const int log_cap = siren_loop_log_cap(opt);
     const int T = threads < 64 ? threads : 64;
     memset(wk, 0, sizeof wk);
     memset(res, 0, sizeof *res);
+    res->accuracy = NAN;
     res->psnr_db = NAN;
     if (n == 0) return siren_fail(SIREN_EINVAL, "no points to fit");
     if (!grad_t && !lapl_t) return siren_fail(SIREN_EINVAL, "no derivative targets");
@@ -378,7 +358,7 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     }
     if ((st = siren_adam_init(&adam, net->n_params))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
-    step_ms = malloc((opt->steps < STEP_LOG ? opt->steps + 1 : STEP_LOG) * sizeof *step_ms);
+    step_ms = malloc(log_cap * sizeof *step_ms);
     if (!full) {
         bx = malloc(cap * d * sizeof *bx);
         bg = grad_t ? malloc(cap * d * sizeof *bg) : NULL;
@@ -391,9 +371,10 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         goto done;
     }
     siren_train_state ck;
-    if ((st = state_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
+    if ((st = siren_loop_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
                           full ? 0 : cap, threads)))
         goto done;
+    if ((st = siren_guard_init(&guard, net, opt))) goto done;
     const double t0 = siren_now();
     int step = ck.step, done_steps = 0;
     double loss = NAN;
@@ -403,7 +384,7 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         size_t m = n;
         if (!full) {
             for (size_t k = 0; k < cap; k++) {
-                size_t i = next_point(&ck);
+                size_t i = siren_loop_next_point(&ck);
                 memcpy(bx + k * d, coords + i * d, d * sizeof *bx);
                 if (bg) memcpy(bg + k * d, grad_t + i * d, d * sizeof *bg);
                 if (bl) bl[k] = lapl_t[i];
@@ -411,30 +392,45 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
             x = bx; gt = bg; lt = bl; m = cap;
         }
         loss = deriv_step(net, wk, T, chunk, x, gt, lt, m, grad);
-        siren_adam_step(&adam, net->params, grad, opt->lr, opt->beta1,
-                        opt->beta2, opt->eps, threads);
-        if (done_steps < STEP_LOG) step_ms[done_steps] = 1e3 * (siren_now() - ts);
-        done_steps++;
-        step++;
+        int rolled;
+        /* past the retries: stop with the last good state, and still fill
+         * in the result (the caller keeps that model) */
+        if ((st = siren_guard_check_loss(&guard, &ck, net, &adam, loss, &step,
+                                         &rolled))) {
+            if (st != SIREN_EDIVERGED) goto done;
+            break;
+        }
+        if (!rolled) {
+            siren_adam_step(&adam, net->params, grad, ck.lr, opt->beta1,
+                            opt->beta2, opt->eps, threads);
+            if ((st = siren_guard_check_params(&guard, &ck, net, &adam, &step,
+                                               &rolled))) {
+                if (st != SIREN_EDIVERGED) goto done;
+                break;
+            }
+            if (!rolled) step++;
+        }
+        if (!rolled && done_steps < log_cap)
+            step_ms[done_steps++] = 1e3 * (siren_now() - ts);
         int stop = 0;
         if (opt->progress) {
-            siren_progress p = {step, opt->steps, siren_now() - t0, loss, NAN};
+            siren_progress p = {step, opt->steps, siren_now() - t0, loss, NAN,
+                                rolled ? guard.warning : NULL};
             stop = opt->progress(opt->user, &p);
         }
-        if (!isfinite(loss)) {
-            st = siren_fail(SIREN_EINVAL,
-                            "training diverged at step %d (loss is %g); "
-                            "try a smaller learning rate", step, loss);
-            goto done;
-        }
-        if ((st = maybe_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
+        if ((st = siren_loop_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
     res->seconds = siren_now() - t0;
     res->steps = step;
-    res->step_ms_median = median_ms(step_ms, done_steps < STEP_LOG ? done_steps : STEP_LOG);
-    /* the final loss over every point, after the last update */
+    res->step_ms_median = siren_loop_median_ms(step_ms, done_steps);
+    /* the final loss over every point, after the last update (or before
+     * it, when it made the output non-finite: see siren_train_values) */
     res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
+    if (!isfinite(res->loss) && siren_guard_restore(&guard, net, &adam, &step)) {
+        res->steps = step;
+        res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
+    }
 done:
     for (int t = 0; t < T; t++) {
         siren_grad_work_free(wk[t].gw);
@@ -442,6 +438,7 @@ done:
         free(wk[t].G); free(wk[t].gout); free(wk[t].gsum); free(wk[t].gc);
     }
     siren_adam_free(&adam);
+    siren_guard_free(&guard);
     free(grad); free(bx); free(bg); free(bl); free(perm); free(step_ms);
     return st;
 }

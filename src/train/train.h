@@ -18,6 +18,19 @@ siren_status siren_train_values(siren_net *net, const float *coords,
                                 const siren_train_opts *opt,
                                 siren_fit_result *res);
 
+/* The loss of siren_train_values_loss: MSE, or binary cross-entropy on
+ * logits (targets in [0, 1], the network's output before a sigmoid), as
+ * torch's BCEWithLogitsLoss with mean reduction. */
+typedef enum { SIREN_LOSS_MSE = 0, SIREN_LOSS_BCE_LOGITS = 1 } siren_value_loss;
+
+/* siren_train_values with a choice of loss; with BCE, res->psnr_db is NAN
+ * and opt->target_psnr is ignored. */
+siren_status siren_train_values_loss(siren_net *net, const float *coords,
+                                     const float *targets, size_t n,
+                                     siren_value_loss kind,
+                                     const siren_train_opts *opt,
+                                     siren_fit_result *res);
+
 /* Fit a scalar output through its input derivatives alone (Poisson-style
  * supervision): grad_t (n, d) the target gradient and/or lapl_t (n) the
  * target Laplacian; NULL leaves that term out. The loss is the official
@@ -32,6 +45,26 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
                                 const float *grad_t, const float *lapl_t,
                                 size_t n, const siren_train_opts *opt,
                                 siren_fit_result *res);
+
+/* Fit a signed distance function (3 inputs, 1 output) to an oriented point
+ * cloud already normalised into [-1, 1]^3: pts (n, 3), unit normals (n, 3).
+ * The loss is the official code's sdf_loss, every term a mean over all the
+ * step's points: 3e3 |Phi| and 1e2 (1 - cos(grad Phi, n)) on the surface,
+ * 1e2 exp(-100 |Phi|) off it, 5e1 | |grad Phi| - 1 | everywhere. Each step
+ * takes opt->batch on-surface points drawn with replacement (0: all n, in
+ * order) and as many off-surface points uniform in the cube, both from the
+ * checkpointed RNG. res->loss is the last step's; res->psnr_db is NAN. */
+siren_status siren_train_sdf(siren_net *net, const float *pts,
+                             const float *normals, size_t n,
+                             const siren_train_opts *opt,
+                             siren_fit_result *res);
+/* The SDF loss of one batch x (M, 3) whose first n_on points lie on the
+ * surface with normals (n_on, 3); with grad, its parameter gradient.
+ * terms gets the four weighted means (sdf, inter, normal, eikonal).
+ * NAN when out of memory. For tests. */
+double siren_sdf_loss(const siren_net *net, const float *x, const float *normals,
+                      size_t n_on, size_t M, int threads, float *grad,
+                      double terms[4]);
 
 /* Seconds on a monotonic clock. */
 double siren_now(void);

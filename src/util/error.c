@@ -27,6 +27,7 @@ const char *siren_status_str(siren_status st) {
     case SIREN_ENOMEM: return "out of memory";
     case SIREN_ELIMIT: return "input exceeds a limit";
     case SIREN_ECANCELED: return "canceled";
+    case SIREN_EDIVERGED: return "diverged";
     }
     return "unknown status";
 }

@@ -1,0 +1,177 @@
+/* What every training loop shares (loop.h): the state at the start of a
+ * run, minibatch sampling, checkpoints when due, the median step time, and
+ * the divergence guard. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/loop.h"
+#include "util/error.h"
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The first steps pay for page faults and cold caches. */
+double siren_loop_median_ms(double *ms, int n) {
+    if (n > 10) {
+        ms += 5;
+        n -= 5;
+    }
+    if (n <= 0) return 0;
+    qsort(ms, n, sizeof *ms, cmp_double);
+    return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+}
+
+/* The sampler and checkpoint state at step 0, or read from opt->resume.
+ * perm (n entries) is the minibatch permutation, NULL for full batch. */
+siren_status siren_loop_begin(siren_train_state *ck, siren_net *net,
+                              siren_adam *adam, const siren_train_opts *opt,
+                              size_t *perm, size_t n, size_t batch,
+                              int threads) {
+    memset(ck, 0, sizeof *ck);
+    ck->steps = opt->steps;
+    ck->perm = perm;
+    ck->pos = n;
+    ck->n_points = n;
+    ck->batch = batch;
+    ck->seed = opt->seed;
+    ck->threads = threads;
+    ck->lr = opt->lr;
+    ck->good_loss = NAN;
+    siren_rng_seed(&ck->rng, opt->seed ^ 0x5eed5a3b1e5ull);
+    if (perm)
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+    return opt->resume ? siren_checkpoint_read(opt->resume, net, adam, ck)
+                       : SIREN_OK;
+}
+
+/* The next point of a minibatch: without replacement, the permutation
+ * reshuffled (Fisher-Yates) at the start of every epoch. */
+size_t siren_loop_next_point(siren_train_state *ck) {
+    const size_t n = ck->n_points;
+    size_t *perm = ck->perm;
+    if (ck->pos == n) {
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = siren_rng_below(&ck->rng, i + 1), tmp = perm[i];
+            perm[i] = perm[j];
+            perm[j] = tmp;
+        }
+        ck->pos = 0;
+    }
+    return perm[ck->pos++];
+}
+
+/* After `step` steps: the checkpoint, when one is due (every N steps, the
+ * last step, or a stop). */
+siren_status siren_loop_checkpoint(siren_train_state *ck, const siren_net *net,
+                                   const siren_adam *adam,
+                                   const siren_train_opts *opt, int step,
+                                   int stop) {
+    if (!opt->checkpoint ||
+        !(stop || step == opt->steps ||
+          (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0)))
+        return SIREN_OK;
+    ck->step = step;
+    return siren_checkpoint_write(opt->checkpoint, net, adam, ck);
+}
+
+
+int siren_loop_log_cap(const siren_train_opts *opt) {
+    long cap = (long)opt->steps + (opt->max_retries > 0 ? opt->max_retries : 0) + 1;
+    return cap < SIREN_STEP_LOG ? (int)cap : SIREN_STEP_LOG;
+}
+
+/* ------------------------------------------------------------------ guard */
+
+siren_status siren_guard_init(siren_guard *g, const siren_net *net,
+                              const siren_train_opts *opt) {
+    memset(g, 0, sizeof *g);
+    g->n = net->n_params;
+    g->jump = opt->jump_factor > 0 ? opt->jump_factor : 0;
+    g->max_retries = opt->max_retries > 0 ? opt->max_retries : 0;
+    g->block = malloc(3 * g->n * sizeof *g->block);
+    if (!g->block) return siren_fail(SIREN_ENOMEM, "out of memory for the guard");
+    return SIREN_OK;
+}
+
+void siren_guard_free(siren_guard *g) {
+    free(g->block);
+    g->block = NULL;
+}
+
+int siren_guard_restore(siren_guard *g, siren_net *net, siren_adam *adam,
+                        int *step) {
+    if (!g->have) return 0;
+    memcpy(net->params, g->block, g->n * sizeof(float));
+    memcpy(adam->m, g->block + g->n, g->n * sizeof(float));
+    memcpy(adam->v, g->block + 2 * g->n, g->n * sizeof(float));
+    adam->t = g->t;
+    *step = g->step;
+    return 1;
+}
+
+/* Back to the last good state with half the learning rate; EDIVERGED when
+ * there is none or the retries are spent (the good state still restored). */
+static siren_status rollback(siren_guard *g, siren_train_state *ck,
+                             siren_net *net, siren_adam *adam, int *step,
+                             const char *why) {
+    const int at = *step;
+    if (!g->have)
+        return siren_fail(SIREN_EDIVERGED, "training diverged at step %d: %s, "
+                          "and there is no earlier good state", at, why);
+    siren_guard_restore(g, net, adam, step);
+    if (++ck->retries > g->max_retries)
+        return siren_fail(SIREN_EDIVERGED, "training diverged at step %d: %s; "
+                          "gave up after %d rollbacks (the learning rate is now "
+                          "%.3g); the model is the last good state, step %d",
+                          at, why, g->max_retries, ck->lr, g->step);
+    ck->lr *= 0.5f;
+    snprintf(g->warning, sizeof g->warning,
+             "step %d: %s; rolled back to step %d, learning rate halved to %.3g "
+             "(rollback %d of at most %d)", at, why, g->step, ck->lr,
+             ck->retries, g->max_retries);
+    return SIREN_OK;
+}
+
+siren_status siren_guard_check_loss(siren_guard *g, siren_train_state *ck,
+                                    siren_net *net, siren_adam *adam,
+                                    double loss, int *step, int *rolled) {
+    char why[128];
+    *rolled = 0;
+    g->warning[0] = 0;
+    if (!isfinite(loss))
+        snprintf(why, sizeof why, "the loss is %g", loss);
+    else if (g->jump > 0 && ck->good_loss > 0 && loss > g->jump * ck->good_loss)
+        snprintf(why, sizeof why, "the loss jumped from %.4g to %.4g (over %gx)",
+                 ck->good_loss, loss, g->jump);
+    else {
+        /* accepted: this is the new last good state */
+        memcpy(g->block, net->params, g->n * sizeof(float));
+        memcpy(g->block + g->n, adam->m, g->n * sizeof(float));
+        memcpy(g->block + 2 * g->n, adam->v, g->n * sizeof(float));
+        g->t = adam->t;
+        g->step = *step;
+        g->have = 1;
+        ck->good_loss = loss;
+        return SIREN_OK;
+    }
+    *rolled = 1;
+    return rollback(g, ck, net, adam, step, why);
+}
+
+siren_status siren_guard_check_params(siren_guard *g, siren_train_state *ck,
+                                      siren_net *net, siren_adam *adam,
+                                      int *step, int *rolled) {
+    const float *p = net->params;
+    float acc = 0;
+    /* inf - inf and NaN both give NaN: one pass, no branch per element */
+    for (size_t i = 0; i < g->n; i++) acc += p[i] - p[i];
+    *rolled = 0;
+    g->warning[0] = 0;
+    if (acc == 0) return SIREN_OK;
+    *rolled = 1;
+    return rollback(g, ck, net, adam, step, "the update made a parameter non-finite");
+}

@@ -1,0 +1,73 @@
+/* The pieces every training loop in src/train shares: the sampler and
+ * checkpoint state at the start of a run (fresh or resumed), minibatch
+ * sampling without replacement, checkpoints when due, and the median step
+ * time. Each loop (train.c: values and derivatives; shape.c: SDF) keeps its
+ * own forward/loss/backward and calls these around it. */
+#ifndef SIREN_TRAIN_LOOP_H
+#define SIREN_TRAIN_LOOP_H
+
+#include <stddef.h>
+
+#include "siren.h"
+#include "train/checkpoint.h"
+
+/* The state at step 0, or read from opt->resume. perm (n entries) is the
+ * minibatch permutation, NULL when the loop does not use one. */
+siren_status siren_loop_begin(siren_train_state *ck, siren_net *net,
+                              siren_adam *adam, const siren_train_opts *opt,
+                              size_t *perm, size_t n, size_t batch,
+                              int threads);
+/* The next point of a minibatch: without replacement, the permutation
+ * reshuffled (Fisher-Yates) at the start of every epoch. */
+size_t siren_loop_next_point(siren_train_state *ck);
+/* After `step` steps: the checkpoint, when one is due (every N steps, the
+ * last step, or a stop). */
+siren_status siren_loop_checkpoint(siren_train_state *ck, const siren_net *net,
+                                   const siren_adam *adam,
+                                   const siren_train_opts *opt, int step,
+                                   int stop);
+/* Median of n step times (ms, sorted in place), leaving out the first 5
+ * when there are more than 10, as the PyTorch reference does. */
+double siren_loop_median_ms(double *ms, int n);
+
+/* The divergence guard (siren_train_opts: jump_factor, max_retries). Each
+ * loop checks the loss of the current parameters before their update
+ * (siren_guard_check_loss) and the parameters after it
+ * (siren_guard_check_params). A bad step rolls net, Adam and *step back
+ * to the last accepted state and halves ck->lr (the rate the loop must
+ * use), with *rolled set and a line in g->warning for the progress
+ * callback; past max_retries, SIREN_EDIVERGED with the good state
+ * restored. The last good state is the one before the last accepted
+ * update; after a resume it starts at the resumed state, so a rollback on
+ * the first step after a resume goes back only that far. */
+typedef struct {
+    size_t n;
+    float *block;      /* params | adam.m | adam.v of the last good state */
+    long t;            /* its Adam step count */
+    int step, have;
+    double jump;
+    int max_retries;
+    char warning[256];
+} siren_guard;
+
+siren_status siren_guard_init(siren_guard *g, const siren_net *net,
+                              const siren_train_opts *opt);
+void siren_guard_free(siren_guard *g);
+siren_status siren_guard_check_loss(siren_guard *g, siren_train_state *ck,
+                                    siren_net *net, siren_adam *adam,
+                                    double loss, int *step, int *rolled);
+siren_status siren_guard_check_params(siren_guard *g, siren_train_state *ck,
+                                      siren_net *net, siren_adam *adam,
+                                      int *step, int *rolled);
+/* The last good state back (the rate untouched), when the state after the
+ * last step proves bad: finite parameters whose loss is not. 0 when there
+ * is none. */
+int siren_guard_restore(siren_guard *g, siren_net *net, siren_adam *adam,
+                        int *step);
+
+/* Step times kept for the median: one per accepted step (rollbacks can
+ * make more of them than steps), at most SIREN_STEP_LOG. */
+enum { SIREN_STEP_LOG = 1 << 16 };
+int siren_loop_log_cap(const siren_train_opts *opt);
+
+#endif

@@ -1,0 +1,280 @@
+/* Signed distance fitting with the official SIREN loss (train_sdf.py's
+ * sdf_loss): the network's value and gradient at on-surface points from
+ * the cloud and at off-surface points uniform in [-1, 1]^3, by the double
+ * backward of gradnet.c, in per-thread chunks like the derivative loop of
+ * train.c. The shape's normalisation and meshing belong to the task
+ * (src/tasks/shape_task.c); this file sees only normalised points. */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/jet.h"
+#include "net/net.h"
+#include "train/loop.h"
+#include "train/train.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+/* The official weights of the four terms, each a mean over all points. */
+#define W_SDF 3e3f     /* |Phi| on the surface */
+#define W_INTER 1e2f   /* exp(-100 |Phi|) off it */
+#define W_NORMAL 1e2f  /* 1 - cos(grad Phi, n) on it */
+#define W_EIKONAL 5e1f /* | |grad Phi| - 1 | everywhere */
+
+/* Points per chunk (as CHUNK_GRAD in train.c). */
+enum { CHUNK = 1024 };
+
+typedef struct {
+    siren_grad_work *gw;
+    float *gy, *G;      /* dLoss/dPhi (chunk) and dLoss/dgrad Phi (chunk, 3) */
+    float *gsum, *gc;
+    double loss[4];
+} sdf_worker;
+
+static float signf_(float v) { return (float)((v > 0) - (v < 0)); }
+
+/* Chunk [off, off + m) of the batch x (M, 3), whose first n_on points are
+ * on the surface with normals nrm (n_on, 3). Adds the four loss sums to
+ * w->loss and, with want_grad, the parameter gradient to w->gsum. */
+static void sdf_chunk(const siren_net *net, sdf_worker *w, const float *x,
+                      const float *nrm, size_t n_on, size_t off, size_t m,
+                      size_t M, int want_grad) {
+    const float *y, *g;
+    siren_grad_forward(net, w->gw, x + off * 3, m, &y, &g);
+    const float inv = 1.0f / (float)M;
+    double ls = 0, li = 0, ln = 0, le = 0;
+    for (size_t r = 0; r < m; r++) {
+        const size_t i = off + r;
+        const float *gr = g + 3 * r;
+        const float phi = y[r];
+        const float gn = sqrtf(gr[0] * gr[0] + gr[1] * gr[1] + gr[2] * gr[2]);
+        float gphi, G[3] = {0, 0, 0};
+        /* eikonal, everywhere */
+        le += fabsf(gn - 1.0f);
+        if (gn > 0) {
+            const float c = W_EIKONAL * inv * signf_(gn - 1.0f) / gn;
+            G[0] = c * gr[0]; G[1] = c * gr[1]; G[2] = c * gr[2];
+        }
+        if (i < n_on) {
+            const float *nv = nrm + 3 * i;
+            ls += fabsf(phi);
+            gphi = W_SDF * inv * signf_(phi);
+            /* torch's cosine_similarity: x.y / max(|x| |y|, 1e-8) */
+            const float nn = sqrtf(nv[0] * nv[0] + nv[1] * nv[1] + nv[2] * nv[2]);
+            const float den = gn * nn > 1e-8f ? gn * nn : 1e-8f;
+            const float dot = gr[0] * nv[0] + gr[1] * nv[1] + gr[2] * nv[2];
+            const float cs = dot / den;
+            ln += 1.0 - cs;
+            if (gn * nn > 1e-8f) {
+                /* d cos / d g = n / (|g||n|) - cos g / |g|^2 */
+                const float a = -W_NORMAL * inv;
+                for (int j = 0; j < 3; j++)
+                    G[j] += a * (nv[j] / den - cs * gr[j] / (gn * gn));
+            } else {
+                for (int j = 0; j < 3; j++) G[j] += -W_NORMAL * inv * nv[j] / den;
+            }
+        } else {
+            const float e = expf(-100.0f * fabsf(phi));
+            li += e;
+            gphi = W_INTER * inv * e * -100.0f * signf_(phi);
+        }
+        w->gy[r] = gphi;
+        memcpy(w->G + 3 * r, G, sizeof G);
+    }
+    w->loss[0] += W_SDF * ls;
+    w->loss[1] += W_INTER * li;
+    w->loss[2] += W_NORMAL * ln;
+    w->loss[3] += W_EIKONAL * le;
+    if (!want_grad) return;
+    siren_grad_backward(net, w->gw, m, w->gy, w->G, w->gc);
+#pragma omp simd
+    for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
+}
+
+/* The loss (sum of the four means) of the batch and, with grad, its
+ * parameter gradient; terms[4] gets the four weighted means. */
+static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
+                       const float *x, const float *nrm, size_t n_on,
+                       size_t M, float *grad, double terms[4]) {
+    const size_t nch = (M + CHUNK - 1) / CHUNK;
+#pragma omp parallel num_threads(T)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        sdf_worker *w = wk + t;
+        memset(w->loss, 0, sizeof w->loss);
+        if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
+        for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
+            size_t off = c * CHUNK, cnt = M - off < CHUNK ? M - off : CHUNK;
+            sdf_chunk(net, w, x, nrm, n_on, off, cnt, M, grad != NULL);
+        }
+        if (grad) {
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (size_t k = 0; k < net->n_params; k++) {
+                float s = 0;
+                for (int u = 0; u < nt; u++) s += wk[u].gsum[k];
+                grad[k] = s;
+            }
+        }
+    }
+    double loss = 0;
+    for (int k = 0; k < 4; k++) {
+        double s = 0;
+        for (int t = 0; t < T; t++) s += wk[t].loss[k];
+        terms[k] = s / (double)M;
+        loss += terms[k];
+    }
+    return loss;
+}
+
+siren_status siren_train_sdf(siren_net *net, const float *pts,
+                             const float *normals, size_t n,
+                             const siren_train_opts *opt,
+                             siren_fit_result *res) {
+    const int threads = siren_threads_resolve(opt->threads);
+    const int T = threads < 64 ? threads : 64;
+    const int full = opt->batch == 0;
+    const size_t n_on = full ? n : opt->batch;
+    size_t M;
+    siren_status st = SIREN_OK;
+    siren_adam adam = {0};
+    siren_guard guard = {0};
+    sdf_worker wk[64];
+    float *grad = NULL, *x = NULL, *nb = NULL;
+    double *step_ms = NULL;
+    const int log_cap = siren_loop_log_cap(opt);
+    memset(wk, 0, sizeof wk);
+    memset(res, 0, sizeof *res);
+    res->accuracy = NAN;
+    res->psnr_db = NAN;
+    if (n == 0) return siren_fail(SIREN_EINVAL, "no surface points to fit");
+    if (net->cfg.in_features != 3 || net->cfg.out_features != 1)
+        return siren_fail(SIREN_EINVAL, "an SDF model maps 3 inputs to 1 output, "
+                          "this one %d to %d", net->cfg.in_features,
+                          net->cfg.out_features);
+    if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
+    if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
+    if (!siren_mul_size(n_on, 2, &M) || M > ((size_t)1 << 31))
+        return siren_fail(SIREN_ELIMIT, "batch of %zu points is too large", n_on);
+    const size_t chunk = M < CHUNK ? M : CHUNK;
+    for (int t = 0; t < T; t++) {
+        sdf_worker *w = wk + t;
+        if ((st = siren_grad_work_create(net, chunk, 1, &w->gw))) goto done;
+        w->gy = malloc(chunk * sizeof *w->gy);
+        w->G = malloc(chunk * 3 * sizeof *w->G);
+        w->gsum = malloc(net->n_params * sizeof *w->gsum);
+        w->gc = malloc(net->n_params * sizeof *w->gc);
+        if (!w->gy || !w->G || !w->gsum || !w->gc) {
+            st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
+            goto done;
+        }
+    }
+    if ((st = siren_adam_init(&adam, net->n_params))) goto done;
+    grad = malloc(net->n_params * sizeof *grad);
+    x = malloc(M * 3 * sizeof *x);
+    nb = malloc(n_on * 3 * sizeof *nb);
+    step_ms = malloc(log_cap * sizeof *step_ms);
+    if (!grad || !x || !nb || !step_ms) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
+        goto done;
+    }
+    siren_train_state ck;
+    if ((st = siren_loop_begin(&ck, net, &adam, opt, NULL, n, full ? 0 : n_on,
+                               threads)))
+        goto done;
+    if ((st = siren_guard_init(&guard, net, opt))) goto done;
+    const double t0 = siren_now();
+    int step = ck.step, done_steps = 0;
+    double loss = NAN, terms[4];
+    while (step < opt->steps) {
+        const double ts = siren_now();
+        /* On-surface points with replacement, as the official PointCloud
+         * dataset (np.random.choice); full batch takes every point. Then
+         * as many off-surface points, uniform in the cube. */
+        for (size_t k = 0; k < n_on; k++) {
+            size_t i = full ? k : (size_t)siren_rng_below(&ck.rng, n);
+            memcpy(x + 3 * k, pts + 3 * i, 3 * sizeof *x);
+            memcpy(nb + 3 * k, normals + 3 * i, 3 * sizeof *nb);
+        }
+        for (size_t k = 3 * n_on; k < 3 * M; k++)
+            x[k] = (float)(2.0 * siren_rng_uniform(&ck.rng) - 1.0);
+        loss = sdf_step(net, wk, T, x, nb, n_on, M, grad, terms);
+        int rolled;
+        /* past the retries: stop with the last good state, and still fill
+         * in the result (the caller keeps that model) */
+        if ((st = siren_guard_check_loss(&guard, &ck, net, &adam, loss, &step,
+                                         &rolled))) {
+            if (st != SIREN_EDIVERGED) goto done;
+            break;
+        }
+        if (!rolled) {
+            siren_adam_step(&adam, net->params, grad, ck.lr, opt->beta1,
+                            opt->beta2, opt->eps, threads);
+            if ((st = siren_guard_check_params(&guard, &ck, net, &adam, &step,
+                                               &rolled))) {
+                if (st != SIREN_EDIVERGED) goto done;
+                break;
+            }
+            if (!rolled) step++;
+        }
+        if (!rolled && done_steps < log_cap)
+            step_ms[done_steps++] = 1e3 * (siren_now() - ts);
+        int stop = 0;
+        if (opt->progress) {
+            siren_progress p = {step, opt->steps, siren_now() - t0, loss, NAN,
+                                rolled ? guard.warning : NULL};
+            stop = opt->progress(opt->user, &p);
+        }
+        if ((st = siren_loop_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
+        if (stop) break;
+    }
+    res->seconds = siren_now() - t0;
+    res->steps = step;
+    res->step_ms_median = siren_loop_median_ms(step_ms, done_steps);
+    res->loss = loss;
+    /* the last update unchecked by a loss: the loss of its parameters on
+     * the last batch, and the state before it if that is not finite */
+    if (step > 0 && st == SIREN_OK) {
+        double last = sdf_step(net, wk, T, x, nb, n_on, M, NULL, terms);
+        if (!isfinite(last) && siren_guard_restore(&guard, net, &adam, &step))
+            res->steps = step;
+    }
+done:
+    for (int t = 0; t < T; t++) {
+        siren_grad_work_free(wk[t].gw);
+        free(wk[t].gy); free(wk[t].G); free(wk[t].gsum); free(wk[t].gc);
+    }
+    siren_adam_free(&adam);
+    siren_guard_free(&guard);
+    free(grad); free(x); free(nb); free(step_ms);
+    return st;
+}
+
+double siren_sdf_loss(const siren_net *net, const float *x, const float *normals,
+                      size_t n_on, size_t M, int threads, float *grad,
+                      double terms[4]) {
+    /* For tests: one evaluation of the loss (and gradient) on a given
+     * batch, through the same chunks as training. */
+    const int T0 = siren_threads_resolve(threads), T = T0 < 64 ? T0 : 64;
+    sdf_worker wk[64];
+    double loss = NAN;
+    memset(wk, 0, sizeof wk);
+    const size_t chunk = M < CHUNK ? M : CHUNK;
+    for (int t = 0; t < T; t++) {
+        sdf_worker *w = wk + t;
+        if (siren_grad_work_create(net, chunk, 1, &w->gw)) goto done;
+        w->gy = malloc(chunk * sizeof *w->gy);
+        w->G = malloc(chunk * 3 * sizeof *w->G);
+        w->gsum = malloc(net->n_params * sizeof *w->gsum);
+        w->gc = malloc(net->n_params * sizeof *w->gc);
+        if (!w->gy || !w->G || !w->gsum || !w->gc) goto done;
+    }
+    loss = sdf_step(net, wk, T, x, normals, n_on, M, grad, terms);
+done:
+    for (int t = 0; t < T; t++) {
+        siren_grad_work_free(wk[t].gw);
+        free(wk[t].gy); free(wk[t].G); free(wk[t].gsum); free(wk[t].gc);
+    }
+    return loss;
+}
