@@ -41,7 +41,7 @@ static const char *fit_help =
     "            (default 10000; steps 2000)\n"
     "  occupancy inside/outside of a closed mesh at --points points (half\n"
     "            uniform, half near the surface), sigmoid output, binary\n"
-    "            cross-entropy (default batch 20000, steps 2000)\n"
+    "            cross-entropy (default points 1000000, batch 20000, steps 2000)\n"
     "`siren mesh` extracts the surface.\n"
     "\n"
     "Options (defaults: the official recipe):\n"
@@ -60,8 +60,8 @@ static const char *fit_help =
     "  --seed N             seed of the initialisation and sampling (0)\n"
     "  --threads N          threads (all cores)\n"
     "  --target-psnr DB     image: stop as soon as the training PSNR reaches DB\n"
-    "  --points N           sdf from a mesh: surface samples; occupancy: labelled\n"
-    "                       points (100000)\n"
+    "  --points N           sdf from a mesh: surface samples (100000); occupancy:\n"
+    "                       labelled points (1000000)\n"
     "  --normal-k K         sdf: neighbours for estimated normals (16)\n"
     "  --max-points N       largest shape file accepted, in vertices or faces\n"
     "                       (134217728)\n"
@@ -220,7 +220,8 @@ int cli_fit(int argc, char **argv) {
     siren_train_opts opt = siren_train_opts_default();
     const char *input = NULL, *input2 = NULL, *mask_path = NULL, *output = NULL,
                *log_path = NULL, *v;
-    int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0;
+    int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0,
+        points_set = 0;
     siren_shape_opts so = siren_shape_opts_default();
     size_t max_points = 0;
     for (int i = 1; i < argc; i++) {
@@ -300,6 +301,10 @@ int cli_fit(int argc, char **argv) {
             cli_usage_error(cmd, "--target-psnr is for the image task only");
         if (!steps_set) opt.steps = 2000;
         if (!batch_set) opt.batch = is_sdf ? 10000 : 20000;
+        /* occupancy: labels are cheap (ray parity) and a network fitted to
+         * too few of them grows floaters between them: 1M measured on the
+         * horse scan, F-score 0.92 at 100k, 0.999 at 1M */
+        if (!points_set && is_occ) so.points = 1000000;
         return fit_shape(task, input, output, log_path, max_points, &so, cfg, opt,
                          json, quiet);
     }

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libopenblas-dev libsleef-dev libstb-dev \
 libcjson-dev libsndfile1-dev python3 python3-numpy python3-scipy python3-skimage python3-pil \
-python3-pip python3-setuptools"
+python3-pip python3-setuptools valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
