@@ -158,6 +158,16 @@ else
     notok "eval: $(cat "$T/eval.err")"
 fi
 
+# points without normals: estimated (PCA of neighbours, MST orientation)
+cut -d' ' -f1-3 "$T/sphere.xyz" >"$T/bare.xyz"
+if "$S" fit sdf "$T/bare.xyz" -o "$T/b.safetensors" --steps 800 --batch 1000 $SMALL 2>"$T/err" &&
+   "$S" eval "$T/b.safetensors" "$T/sphere.xyz" --res 48 --samples 20000 --json >"$T/beval.json" 2>>"$T/err" &&
+   "$PY" -c "import json,sys; o=json.load(open('$T/beval.json')); sys.exit(0 if o['chamfer_rel'] < 0.01 and o['normal_consistency'] > 0.95 else 1)"; then
+    ok "fit sdf on points without normals (estimated): $(cut -c1-200 "$T/beval.json")"
+else
+    notok "fit sdf without normals: $(cat "$T/err" "$T/beval.json")"
+fi
+
 # from a mesh, and occupancy of it
 if "$S" fit sdf "$T/sphere.obj" -o "$T/o.safetensors" --points 5000 --steps 50 --batch 500 $SMALL 2>"$T/err"; then
     ok "fit sdf from an OBJ mesh (5000 points sampled)"

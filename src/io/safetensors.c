@@ -314,7 +314,8 @@ siren_status siren_st_read(const char *path, siren_st_file **out) {
         hlen = (hlen << 8) | lenbuf[i];
     if (hlen > SIREN_ST_MAX_HEADER) {
         st = siren_fail(SIREN_ELIMIT, "%s: header of %llu bytes exceeds the "
-                        "limit of %llu", path, (unsigned long long)hlen,
+                        "limit of %llu (the safetensors format's own)", path,
+                        (unsigned long long)hlen,
                         (unsigned long long)SIREN_ST_MAX_HEADER);
         goto fail;
     }
