@@ -6,7 +6,7 @@
 # `make SANITIZE=1` builds into build-asan/ with ASan+UBSan.
 
 CC      ?= cc
-PKGS    := openblas sleef stb libcjson
+PKGS    := openblas sleef stb libcjson sndfile
 OPT     ?= -O2
 BUILD   ?= build
 ifeq ($(SANITIZE),1)
@@ -96,8 +96,11 @@ SONAME       := libsiren.so.$(SOMAJOR)
 SHLIB        := $(BUILD)/libsiren.so.$(VERSION)
 PIC_OBJ      := $(SRC:%.c=$(BUILD)/pic/%.o)
 # Private dependencies for static linking (siren.pc's Requires.private):
-# every package the library is built with (Debian's stb is a library too).
-PC_REQUIRES  := $(PKGS)
+# every package the library is built with (Debian's stb is a library too),
+# except libsndfile: its own private list names codecs (mp3lame, ...) whose
+# static archives Debian's -dev packages do not ship, so it is linked as a
+# shared library by name (Libs.private).
+PC_REQUIRES  := $(filter-out sndfile,$(PKGS))
 
 .PHONY: shared install uninstall
 shared: $(BUILD)/libsiren.so
@@ -139,6 +142,7 @@ install: all $(BUILD)/libsiren.so
 	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES_PRIVATE@|$(PC_REQUIRES)|' \
+	    -e 's|@LIBS_PRIVATE@|$(shell pkg-config --libs sndfile)|' \
 	    siren.pc.in >$(BUILD)/siren.pc
 	$(INSTALL) -m 644 $(BUILD)/siren.pc $(DESTDIR)$(PKGCONFIGDIR)/siren.pc
 	$(INSTALL) -m 644 man/siren.1 $(DESTDIR)$(MANDIR)/man1/siren.1

@@ -10,6 +10,7 @@ static const char *eval_help =
     "Usage: siren eval MODEL REF_IMAGE [--size WxH] [--json] [--threads N]\n"
     "       siren eval SHAPE_MODEL REF_SHAPE [--res N] [--samples N]\n"
     "                  [--fscore-tau X] [--json] [--threads N]\n"
+    "       siren eval AUDIO_MODEL REF_SOUND [--json] [--threads N]\n"
     "\n"
     "Render an image model at the reference image's size and report:\n"
     "  psnr_db  10 log10(4 / MSE) between the network output and the reference\n"
@@ -38,6 +39,10 @@ static const char *eval_help =
     "  fscore              2PR / (P + R): P, R the fractions of each surface\n"
     "                      within fscore_tau of the other (1%% of the diagonal)\n"
     "\n"
+    "An audio model against REF, a sound file, both divided by REF's largest\n"
+    "magnitude (as the official code): psnr_db 10 log10(4 / MSE) and snr_db\n"
+    "10 log10(sum ref^2 / sum (ref - model)^2), the model at REF's sample times.\n"
+    "\n"
     "Options:\n"
     "  --size WxH      images: resample REF first (area average when\n"
     "                  shrinking), e.g. to the size the model was fitted at\n"
@@ -46,6 +51,7 @@ static const char *eval_help =
     "  --fscore-tau X  shapes: F-score threshold in REF's units\n"
     "  --max-points N  largest shape file accepted, in vertices or faces\n"
     "  --max-pixels N  largest image accepted, in pixels (268435456)\n"
+    "  --max-samples N largest sound file accepted, in samples (2^30)\n"
     "  --threads N     threads (all cores)\n";
 
 /* An sdf or occupancy model against a reference shape. */
@@ -96,7 +102,7 @@ int cli_eval(int argc, char **argv) {
     const char *cmd = "eval";
     const char *model = NULL, *ref = NULL, *v;
     int json = 0, threads = 0, sw = 0, sh = 0, res = 256;
-    size_t samples = 100000, max_points = 0;
+    size_t samples = 100000, max_points = 0, max_samples = 0;
     double tau = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -114,6 +120,8 @@ int cli_eval(int argc, char **argv) {
             samples = (size_t)cli_int(cmd, "--samples", v, 1, 1L << 30);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--fscore-tau")))
             tau = cli_double(cmd, "--fscore-tau", v, 1e-30, 1e30);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--max-samples")))
+            max_samples = (size_t)cli_int(cmd, "--max-samples", v, 1, 1L << 40);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--max-pixels")))
             cli_max_pixels = (size_t)cli_int(cmd, "--max-pixels", v, 1, 1L << 40);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--max-points")))
@@ -130,6 +138,34 @@ int cli_eval(int argc, char **argv) {
     if (task && (!strcmp(task, "sdf") || !strcmp(task, "occupancy")))
         return eval_shape(model, ref, net, res, samples, tau, max_points, threads,
                           json);
+    if (task && !strcmp(task, "audio")) {
+        siren_audio au;
+        double psnr, snr;
+        if (siren_audio_load(ref, max_samples, &au)) cli_fail();
+        if (siren_eval_audio(net, &au, threads, &psnr, &snr))
+            cli_die("%s: %s", model, siren_last_error());
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "model", model);
+            cJSON_AddStringToObject(o, "ref", ref);
+            cJSON_AddStringToObject(o, "task", "audio");
+            cJSON_AddNumberToObject(o, "frames", (double)au.frames);
+            if (isfinite(psnr)) cJSON_AddNumberToObject(o, "psnr_db", psnr);
+            else cJSON_AddNullToObject(o, "psnr_db");
+            if (isfinite(snr)) cJSON_AddNumberToObject(o, "snr_db", snr);
+            else cJSON_AddNullToObject(o, "snr_db");
+            char *s = cJSON_PrintUnformatted(o);
+            puts(s);
+            free(s);
+            cJSON_Delete(o);
+        } else {
+            printf("%s vs %s (%zu frames): PSNR %.2f dB, SNR %.2f dB\n", model, ref,
+                   au.frames, psnr, snr);
+        }
+        siren_audio_free(&au);
+        siren_net_free(net);
+        return 0;
+    }
     siren_image img, rend;
     cli_load_image(ref, sw, sh, 1, &img);
     const siren_config *cfg = siren_net_config(net);

@@ -14,6 +14,7 @@ static const char *fit_help =
     "       siren fit compose A B [--mask M] -o MODEL.safetensors [options]\n"
     "       siren fit sdf SHAPE -o MODEL.safetensors [options]\n"
     "       siren fit occupancy MESH -o MODEL.safetensors [options]\n"
+    "       siren fit audio SOUND -o MODEL.safetensors [options]\n"
     "\n"
     "Fit a SIREN to an image (PNG, JPEG, BMP, PGM, PPM), (row, col) in\n"
     "linspace(-1, 1) -> output:\n"
@@ -44,6 +45,12 @@ static const char *fit_help =
     "            cross-entropy (default points 1000000, batch 20000, steps 2000)\n"
     "`siren mesh` extracts the surface.\n"
     "\n"
+    "Audio (WAV, FLAC, OGG: what libsndfile reads), t = linspace(-1, 1, frames)\n"
+    "-> samples divided by their largest magnitude (the scale is kept in the\n"
+    "model), one output per channel (--channels mix: their mean); defaults as\n"
+    "the official train_audio.py: first-layer omega_0 3000, 1000 steps, full\n"
+    "batch. `siren render MODEL -o out.wav [--rate HZ]` plays it back.\n"
+    "\n"
     "Options (defaults: the official recipe):\n"
     "  -o, --output FILE    model file to write (safetensors), required\n"
     "  --size WxH           resample the input first (area average when shrinking)\n"
@@ -63,6 +70,8 @@ static const char *fit_help =
     "  --points N           sdf from a mesh: surface samples (100000); occupancy:\n"
     "                       labelled points (1000000)\n"
     "  --normal-k K         sdf: neighbours for estimated normals (16)\n"
+    "  --channels mix|all   audio: one output per channel (all), or their mean\n"
+    "  --max-samples N      largest sound file accepted, in samples (2^30)\n"
     "  --max-points N       largest shape file accepted, in vertices or faces\n"
     "                       (134217728)\n"
     "  --max-pixels N       largest image accepted, in pixels (268435456)\n"
@@ -130,6 +139,59 @@ static int diverged_rc(const char *input, const char *output, siren_net *net) {
                 siren_last_error());
     siren_net_free(net);
     return EXIT_BAD_INPUT;
+}
+
+/* audio: read the sound, fit, write, report. */
+static int fit_audio(const char *input, const char *output, const char *log_path,
+                     size_t max_samples, int mix, siren_config cfg,
+                     siren_train_opts opt, int json, int quiet) {
+    siren_audio au;
+    if (siren_audio_load(input, max_samples, &au)) cli_fail();
+    cli_progress prog;
+    cli_progress_open(&prog, "fit", quiet, log_path);
+    opt.progress = cli_progress_cb;
+    opt.user = &prog;
+    cli_catch_signals();
+    siren_net *net;
+    siren_fit_result res;
+    siren_status st = siren_fit_audio(&au, mix, &cfg, &opt, &net, &res);
+    cli_progress_close(&prog, st == SIREN_OK);
+    int rc = 0;
+    if (st == SIREN_EDIVERGED) {
+        rc = diverged_rc(input, output, net);
+    } else if (st) {
+        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
+        rc = EXIT_BAD_INPUT;
+    } else if ((rc = interrupted_rc(&res, &opt))) {
+        siren_net_free(net);
+    }
+    if (rc) {
+        siren_audio_free(&au);
+        return rc;
+    }
+    if (siren_net_save(net, output)) cli_fail();
+    double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
+    if (!quiet)
+        fprintf(stderr, "%s: audio, %zu frames x %d channels at %d Hz, %d steps in "
+                        "%.2f s (%.1f ms/step), loss %.4e, PSNR %.2f dB; model "
+                        "written to %s\n", input, au.frames, au.channels, au.rate,
+                res.steps, res.seconds, ms, res.loss, res.psnr_db, output);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        print_json_common(o, "audio", input, output, &res, net, opt.seed);
+        cJSON_AddNumberToObject(o, "frames", (double)au.frames);
+        cJSON_AddNumberToObject(o, "channels", au.channels);
+        cJSON_AddNumberToObject(o, "sample_rate", au.rate);
+        if (isfinite(res.psnr_db)) cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);
+        else cJSON_AddNullToObject(o, "psnr_db");
+        char *s = cJSON_PrintUnformatted(o);
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    siren_net_free(net);
+    siren_audio_free(&au);
+    return 0;
 }
 
 /* sdf and occupancy: read the shape, fit, write, report. */
@@ -201,18 +263,20 @@ int cli_fit(int argc, char **argv) {
         return 0;
     }
     if (argc < 1)
-        cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose, sdf, occupancy)");
+        cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose, sdf, occupancy, "
+                             "audio)");
     const char *task = argv[0];
     const int is_image = !strcmp(task, "image"), is_grad = !strcmp(task, "grad"),
               is_lapl = !strcmp(task, "lapl"), is_compose = !strcmp(task, "compose"),
               is_sdf = !strcmp(task, "sdf"), is_occ = !strcmp(task, "occupancy");
-    const int is_shape = is_sdf || is_occ;
-    if (!is_image && !is_grad && !is_lapl && !is_compose && !is_shape) {
-        static const char *later[] = {"audio", "video"};
+    const int is_shape = is_sdf || is_occ, is_audio = !strcmp(task, "audio");
+    if (!is_image && !is_grad && !is_lapl && !is_compose && !is_shape && !is_audio) {
+        static const char *later[] = {"video"};
         for (size_t k = 0; k < sizeof later / sizeof *later; k++)
             if (strcmp(task, later[k]) == 0)
                 cli_usage_error(cmd, "task '%s' is not available in this version "
-                                     "(image, grad, lapl, compose, sdf, occupancy)",
+                                     "(image, grad, lapl, compose, sdf, occupancy, "
+                                     "audio)",
                                 task);
         cli_usage_error(cmd, "unknown task '%s'", task);
     }
@@ -221,7 +285,8 @@ int cli_fit(int argc, char **argv) {
     const char *input = NULL, *input2 = NULL, *mask_path = NULL, *output = NULL,
                *log_path = NULL, *v;
     int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0,
-        points_set = 0;
+        points_set = 0, omega_set = 0, mix = 0;
+    size_t max_samples = 0;
     siren_shape_opts so = siren_shape_opts_default();
     size_t max_points = 0;
     for (int i = 1; i < argc; i++) {
@@ -241,8 +306,15 @@ int cli_fit(int argc, char **argv) {
             cfg.hidden_layers = (int)cli_int(cmd, "--layers", v, 0, 64);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--omega0-hidden")))
             cfg.hidden_omega_0 = (float)cli_double(cmd, "--omega0-hidden", v, 1e-6, 1e6);
-        else if ((v = cli_opt(cmd, argc, argv, &i, "--omega0")))
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--omega0"))) {
             cfg.first_omega_0 = (float)cli_double(cmd, "--omega0", v, 1e-6, 1e6);
+            omega_set = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--channels"))) {
+            if (strcmp(v, "mix") && strcmp(v, "all"))
+                cli_usage_error(cmd, "--channels %s: mix or all", v);
+            mix = !strcmp(v, "mix");
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--max-samples")))
+            max_samples = (size_t)cli_int(cmd, "--max-samples", v, 1, 1L << 40);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--arch"))) {
             if (strcmp(v, "siren") != 0)
                 cli_usage_error(cmd, "--arch %s is not available in this version "
@@ -289,12 +361,23 @@ int cli_fit(int argc, char **argv) {
         else if (is_compose && !input2) input2 = a;
         else cli_usage_error(cmd, "unexpected argument '%s'", a);
     }
-    if (!input) cli_usage_error(cmd, "missing the input %s", is_shape ? "shape" : "image");
+    if (!input)
+        cli_usage_error(cmd, "missing the input %s",
+                        is_shape ? "shape" : is_audio ? "sound file" : "image");
     if (is_compose && !input2) cli_usage_error(cmd, "compose needs two images, A and B");
     if (mask_path && !is_compose) cli_usage_error(cmd, "--mask is for compose only");
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
     if (opt.checkpoint_every > 0 && !opt.checkpoint)
         cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+    if (is_audio) {
+        if (sw) cli_usage_error(cmd, "--size is for image tasks");
+        if (opt.target_psnr > 0)
+            cli_usage_error(cmd, "--target-psnr is for the image task only");
+        if (!omega_set) cfg.first_omega_0 = 3000;
+        if (!steps_set) opt.steps = 1000;
+        return fit_audio(input, output, log_path, max_samples, mix, cfg, opt, json,
+                         quiet);
+    }
     if (is_shape) {
         if (sw) cli_usage_error(cmd, "--size is for image tasks");
         if (opt.target_psnr > 0)

@@ -14,6 +14,11 @@
 static const char *render_help =
     "Usage: siren render MODEL -o OUT.png|OUT.npy [--what W] [--size WxH]\n"
     "                    [--threads N]\n"
+    "       siren render AUDIO_MODEL -o OUT.wav|OUT.flac [--rate HZ]\n"
+    "\n"
+    "An audio model is played back over the fitted duration at --rate Hz\n"
+    "(default: the fitted rate; any rate resamples the continuous function),\n"
+    "in the input's scale, as 16-bit PCM.\n"
     "\n"
     "Evaluate an image model (2 inputs: row, col) or its exact derivatives on\n"
     "a WxH grid, (row, col) = linspace(-1, 1) per axis, row -1 at the top.\n"
@@ -32,6 +37,7 @@ static const char *render_help =
     "      all      (.png only) value | gradmag | lapl side by side\n"
     "  --size WxH          grid size (default: the size the model was fitted at)\n"
     "  --threads N         threads (default: all cores)\n"
+    "  --rate HZ           audio: the sample rate to render at\n"
     "  -h, --help          this text\n"
     "\n"
     ".npy: float32, exact, in the network's units, m = the model's outputs\n"
@@ -298,7 +304,7 @@ static void write_npy(const siren_net *net, enum what what, int w, int h,
 int cli_render(int argc, char **argv) {
     const char *cmd = "render";
     const char *model = NULL, *output = NULL, *what_s = "value", *v;
-    int w = 0, h = 0, threads = 0, size_given = 0;
+    int w = 0, h = 0, threads = 0, size_given = 0, rate = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, "--help") || cli_flag(a, "-h")) {
@@ -312,12 +318,29 @@ int cli_render(int argc, char **argv) {
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--what"))) what_s = v;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--threads")))
             threads = (int)cli_int(cmd, "--threads", v, 1, 1024);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--rate")))
+            rate = (int)cli_int(cmd, "--rate", v, 1, 10000000);
         else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);
         else if (!model) model = a;
         else cli_usage_error(cmd, "unexpected argument '%s'", a);
     }
     if (!model) cli_usage_error(cmd, "missing MODEL");
     if (!output) cli_usage_error(cmd, "missing -o OUT.png|OUT.npy");
+    if (cli_has_ext(output, ".wav") || cli_has_ext(output, ".flac")) {
+        siren_net *net;
+        if (siren_net_load(model, &net)) cli_fail();
+        const char *task = siren_net_get_meta(net, "task");
+        if (!task || strcmp(task, "audio"))
+            cli_die("%s: a .wav or .flac needs an audio model (task is %s)", model,
+                    task ? task : "missing");
+        siren_audio au;
+        if (siren_render_audio(net, rate, threads, &au)) cli_die("%s: %s", model, siren_last_error());
+        if (siren_audio_write(output, &au)) cli_fail();
+        siren_audio_free(&au);
+        siren_net_free(net);
+        return 0;
+    }
+    if (rate) cli_usage_error(cmd, "--rate is for audio models (-o OUT.wav)");
     int what = -1;
     for (int k = 0; k <= W_ALL; k++)
         if (!strcmp(what_s, what_names[k])) what = k;
@@ -326,7 +349,7 @@ int cli_render(int argc, char **argv) {
                              "gradmag, lapl, all", what_s);
     int png = cli_has_ext(output, ".png"), npy = cli_has_ext(output, ".npy");
     if (!png && !npy)
-        cli_usage_error(cmd, "%s: output must end in .png or .npy", output);
+        cli_usage_error(cmd, "%s: output must end in .png, .npy, .wav or .flac", output);
     if (npy && what == W_ALL)
         cli_usage_error(cmd, "--what all makes a picture: write it to a .png, or "
                              "one --what (value, dx, dy, grad, gradmag, lapl) "

@@ -95,6 +95,31 @@ double siren_psnr(const float *a, const float *b, size_t n, double range);
 siren_status siren_ssim(const siren_image *a, const siren_image *b,
                         double range, double *ssim);
 
+/* ------------------------------------------------------------------- audio */
+
+/* Samples as float, interleaved (frames, channels), in the file's own
+ * scale (libsndfile maps integer PCM to [-1, 1)). */
+typedef struct {
+    int channels, rate;  /* channels >= 1, sample rate in Hz */
+    size_t frames;
+    float *data;
+} siren_audio;
+
+/* Default cap on the samples (frames x channels) a sound file may hold;
+ * larger files are refused with SIREN_ELIMIT before anything is read. The
+ * CLI raises it with --max-samples. */
+#define SIREN_MAX_AUDIO_SAMPLES ((size_t)1 << 30)
+
+/* WAV, FLAC, OGG and whatever else Debian's libsndfile reads. max_samples
+ * 0 means SIREN_MAX_AUDIO_SAMPLES. Empty files, files libsndfile cannot
+ * parse and non-finite samples are refused, naming the file. */
+siren_status siren_audio_load(const char *path, size_t max_samples,
+                              siren_audio *audio);
+/* 16-bit PCM WAV (.wav) or FLAC (.flac) by the extension, samples clipped
+ * to [-1, 1]; atomic (a temporary file renamed into place). */
+siren_status siren_audio_write(const char *path, const siren_audio *audio);
+void siren_audio_free(siren_audio *audio);
+
 /* ------------------------------------------------------------------ shapes */
 
 /* A triangle mesh or an oriented point cloud (n_faces == 0). */
@@ -362,6 +387,25 @@ typedef struct {
 siren_status siren_eval_shape(const siren_net *net, const siren_mesh *ref,
                               int res, size_t samples, double tau, int threads,
                               siren_shape_eval *ev);
+
+/* Audio: t = linspace(-1, 1, frames) -> samples divided by the signal's
+ * largest magnitude (the official code's scaling; the scale is stored in
+ * the model), one output per channel, or the channels' mean with mix. The
+ * default first-layer omega_0 for audio is 3000 (the caller's cfg decides).
+ * res->psnr_db is 10 log10(4 / MSE) on that [-1, 1] scale. */
+siren_status siren_fit_audio(const siren_audio *audio, int mix,
+                             const siren_config *cfg, const siren_train_opts *opt,
+                             siren_net **net, siren_fit_result *res);
+/* An audio model rendered at `rate` Hz (0: the fitted rate) over the
+ * fitted duration, in the input's scale. out is allocated here. */
+siren_status siren_render_audio(const siren_net *net, int rate, int threads,
+                                siren_audio *out);
+/* An audio model against a reference (same channel count after mixing as
+ * the fit did), both scaled by the reference's largest magnitude: PSNR
+ * 10 log10(4 / MSE) and SNR 10 log10(sum ref^2 / sum (ref - model)^2), in
+ * dB. The model is evaluated at the reference's sample times. */
+siren_status siren_eval_audio(const siren_net *net, const siren_audio *ref,
+                              int threads, double *psnr_db, double *snr_db);
 
 /* Render an image-task model at any size (values mapped back to [0, 1],
  * clamped). dst is allocated here. */
