@@ -363,9 +363,12 @@ typedef int (*siren_slice_fn)(void *user, int done, int total);
  * level is NAN; NAN means 0 for sdf). One more layer of grid points around
  * the cube counts as outside, so a surface reaching the cube's faces is
  * closed there: the mesh is always closed. Vertices in the input's frame,
- * each with the unit normal of the exact gradient of the model. */
+ * each with the unit normal of the exact gradient of the model. An sdf
+ * model's slices are evaluated coarse to fine (only near the level set,
+ * trusting the distance to bound where the surface can be; several times
+ * faster); dense != 0 evaluates every grid point. */
 siren_status siren_mesh_extract(const siren_net *net, int res, float level,
-                                int threads, siren_slice_fn progress,
+                                int threads, int dense, siren_slice_fn progress,
                                 void *user, siren_mesh *out);
 
 /* A shape model against a reference shape (points with or without normals,

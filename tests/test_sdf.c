@@ -249,7 +249,7 @@ static void test_fit_sphere(void) {
           "radius of the sphere: mean |Phi - d| %.4f, max %.4f (radius %.1f)",
           mean, maxe, r);
     siren_mesh m;
-    st = siren_mesh_extract(net, 64, NAN, 2, NULL, NULL, &m);
+    st = siren_mesh_extract(net, 64, NAN, 2, 0, NULL, NULL, &m);
     double area, vol;
     size_t nb, nm, no;
     if (st == SIREN_OK) {
@@ -273,6 +273,16 @@ static void test_fit_sphere(void) {
         CHECK(worst < 0.03 * r && nworst < 0.05, "mesh vertices within %.3f of "
               "the sphere (3%% of r), normals within 1 - cos = %.3f of the "
               "outward radius", worst, nworst);
+        /* the coarse-to-fine slices give the dense mesh, bit for bit */
+        siren_mesh md;
+        siren_status sd = siren_mesh_extract(net, 64, NAN, 2, 1, NULL, NULL, &md);
+        CHECK(sd == SIREN_OK && md.n_vertices == m.n_vertices && md.n_faces == m.n_faces &&
+                  !memcmp(md.v, m.v, 3 * m.n_vertices * sizeof(float)) &&
+                  !memcmp(md.f, m.f, 3 * m.n_faces * sizeof(uint32_t)) &&
+                  !memcmp(md.vn, m.vn, 3 * m.n_vertices * sizeof(float)),
+              "coarse-to-fine meshing gives the dense mesh bit for bit (%zu vertices)",
+              m.n_vertices);
+        if (sd == SIREN_OK) siren_mesh_free(&md);
         siren_shape_eval ev;
         st = siren_eval_shape(net, &sphere, 64, 20000, 0, 2, &ev);
         CHECK(st == SIREN_OK && ev.chamfer_rel < 0.005 && ev.fscore > 0.95 &&
@@ -303,7 +313,7 @@ static void test_fit_sphere(void) {
     CHECK(st == SIREN_OK && res.accuracy > 0.97, "fit occupancy of the sphere "
           "mesh: %.2f%% of 40000 labels right", 100 * res.accuracy);
     if (st == SIREN_OK) {
-        st = siren_mesh_extract(net, 64, NAN, 2, NULL, NULL, &m);
+        st = siren_mesh_extract(net, 64, NAN, 2, 0, NULL, NULL, &m);
         if (st == SIREN_OK) {
             siren_mesh_area_volume(&m, &area, &vol);
             siren_mesh_check_watertight(&m, &nb, &nm, &no);
@@ -335,7 +345,7 @@ static void test_errors(void) {
     siren_config c2 = siren_config_default(2, 1);
     siren_net_create(&c2, 0, &net);
     siren_mesh m;
-    CHECK(siren_mesh_extract(net, 32, NAN, 1, NULL, NULL, &m) == SIREN_EINVAL,
+    CHECK(siren_mesh_extract(net, 32, NAN, 1, 0, NULL, NULL, &m) == SIREN_EINVAL,
           "meshing an image model is refused: %s", siren_last_error());
     siren_net_free(net);
 }

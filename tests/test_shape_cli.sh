@@ -93,6 +93,12 @@ for ext in ply obj; do
         notok "mesh to .$ext: $(cat "$T/mesh.err")"
     fi
 done
+if "$S" mesh "$T/s.safetensors" -o "$T/dense.ply" --res 48 --dense --quiet 2>"$T/err" &&
+   cmp -s "$T/dense.ply" "$T/m.ply"; then
+    ok "mesh --dense writes the same file as the coarse-to-fine default"
+else
+    notok "mesh --dense differs: $(cat "$T/err")"
+fi
 # independent readers of the two files: same mesh, closed, outward, on the
 # sphere of radius 2 around (1, 2, 3), normals radial
 "$PY" - "$T" <<'PYEOF'

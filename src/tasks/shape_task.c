@@ -300,31 +300,101 @@ fail:
 
 /* The marching-cubes field: the network in batches through one work
  * buffer allocated once, minus the level (SDF) or the level's logit minus
- * the network (occupancy), so the field grows outward either way. */
+ * the network (occupancy), so the field grows outward either way.
+ *
+ * For a signed distance most of a slice is far from the surface, and a
+ * distance says how far: the slice is first evaluated on a coarse grid
+ * (every STRIDE-th point each way), and a coarse cell whose four corners
+ * all lie further from the level than LIP x (the cell's diagonal + one
+ * fine step) cannot hold the surface, nor touch a fine edge that crosses
+ * it, as long as the network's slope stays under LIP (the eikonal loss
+ * holds it near 1); its fine points take their corner's value (same sign)
+ * instead of a network evaluation. Every other fine point is evaluated,
+ * so the mesh is the dense one's (tests/test_sdf.c compares them).
+ * Occupancy logits are no distance: those models are evaluated densely. */
+enum { STRIDE = 4 };
+#define LIP 2.0f
+
 typedef struct {
     const siren_net *net;
     siren_work *w;
     float offset, sign;
     float edge;   /* points beyond this in any coordinate are outside */
+    int sparse;   /* coarse-to-fine slices (signed distance models) */
+    size_t R;     /* grid points per axis */
+    float h;      /* grid spacing */
+    float *cx, *cv; /* sparse: gathered points and their values */
+    unsigned char *need;
 } field_ctx;
 
-static siren_status eval_field(void *user, const float *xyz, size_t n,
-                               float *values) {
-    field_ctx *f = user;
+/* Values at n points p (n, 3) into v, the network in batches. */
+static void eval_points(field_ctx *f, const float *p, size_t n, float *v) {
     const size_t cap = f->w->cap;
     const int L = f->net->n_linear;
     for (size_t i = 0; i < n; i += cap) {
         size_t m = n - i < cap ? n - i : cap;
-        siren_net_forward(f->net, f->w, xyz + 3 * i, m, 0);
+        siren_net_forward(f->net, f->w, p + 3 * i, m, 0);
         const float *y = f->w->act[L];
         for (size_t k = 0; k < m; k++) {
-            const float *p = xyz + 3 * (i + k);
-            values[i + k] = fabsf(p[0]) > f->edge || fabsf(p[1]) > f->edge ||
-                                    fabsf(p[2]) > f->edge
-                                ? 1.0f
-                                : f->sign * (y[k] - f->offset);
+            const float *q = p + 3 * (i + k);
+            v[i + k] = fabsf(q[0]) > f->edge || fabsf(q[1]) > f->edge ||
+                               fabsf(q[2]) > f->edge
+                           ? 1.0f
+                           : f->sign * (y[k] - f->offset);
         }
     }
+}
+
+/* Evaluate the points flagged in need (of the slice xyz) into values. */
+static void eval_needed(field_ctx *f, const float *xyz, size_t n, float *values) {
+    size_t k = 0;
+    for (size_t q = 0; q < n; q++)
+        if (f->need[q]) memcpy(f->cx + 3 * k++, xyz + 3 * q, 3 * sizeof(float));
+    eval_points(f, f->cx, k, f->cv);
+    k = 0;
+    for (size_t q = 0; q < n; q++)
+        if (f->need[q]) values[q] = f->cv[k++];
+}
+
+static siren_status eval_field(void *user, const float *xyz, size_t n,
+                               float *values) {
+    field_ctx *f = user;
+    if (!f->sparse || n != f->R * f->R) {
+        eval_points(f, xyz, n, values);
+        return SIREN_OK;
+    }
+    const size_t R = f->R;
+    /* the coarse grid: every STRIDE-th index, and the last */
+    memset(f->need, 0, n);
+    for (size_t j = 0; j < R; j++)
+        if (j % STRIDE == 0 || j == R - 1)
+            for (size_t i = 0; i < R; i++)
+                if (i % STRIDE == 0 || i == R - 1) f->need[j * R + i] = 1;
+    eval_needed(f, xyz, n, values);
+    /* cells that may hold the surface: every fine point evaluated */
+    memset(f->need, 0, n);
+    for (size_t j0 = 0; j0 + 1 < R; j0 += STRIDE) {
+        const size_t j1 = j0 + STRIDE < R ? j0 + STRIDE : R - 1;
+        for (size_t i0 = 0; i0 + 1 < R; i0 += STRIDE) {
+            const size_t i1 = i0 + STRIDE < R ? i0 + STRIDE : R - 1;
+            const float c[4] = {values[j0 * R + i0], values[j0 * R + i1],
+                                values[j1 * R + i0], values[j1 * R + i1]};
+            const float reach = LIP * f->h * (sqrtf((float)((i1 - i0) * (i1 - i0) +
+                                                            (j1 - j0) * (j1 - j0))) + 1);
+            int far = 1;
+            for (int k = 0; k < 4; k++)
+                far &= fabsf(c[k]) > reach && (c[k] > 0) == (c[0] > 0);
+            for (size_t j = j0; j <= j1; j++)
+                for (size_t i = i0; i <= i1; i++) {
+                    const int corner = (j == j0 || j == j1) && (i == i0 || i == i1);
+                    if (corner) continue;
+                    if (far) values[j * R + i] = c[0];
+                    else f->need[j * R + i] = 1;
+                }
+        }
+    }
+    /* a point on the border of a far cell and a near one is evaluated */
+    eval_needed(f, xyz, n, values);
     return SIREN_OK;
 }
 
@@ -339,14 +409,18 @@ static int mc_progress(void *user, int done, int total) {
 }
 
 siren_status siren_mesh_extract(const siren_net *net, int res, float level,
-                                int threads, siren_slice_fn progress,
+                                int threads, int dense, siren_slice_fn progress,
                                 void *user, siren_mesh *out) {
     float c[3], scale = 0;
     int occ = 0;
     siren_status st;
     memset(out, 0, sizeof *out);
     if ((st = get_shape_meta(net, &occ, c, &scale))) return st;
-    field_ctx f = {net, NULL, 0, 1, 1};
+    field_ctx f;
+    memset(&f, 0, sizeof f);
+    f.net = net;
+    f.sign = 1;
+    f.edge = 1;
     if (occ) {
         float p = isnan(level) ? 0.5f : level;
         if (!(p > 0 && p < 1))
@@ -368,10 +442,24 @@ siren_status siren_mesh_extract(const siren_net *net, int res, float level,
     const float h = 2.0f / (float)(res - 1), e = 1 + h;
     const float lo[3] = {-e, -e, -e}, hi[3] = {e, e, e};
     f.edge = 1 + 0.5f * h;
+    f.sparse = !occ && !dense;
+    f.R = (size_t)res + 2;
+    f.h = h;
+    if (f.sparse) {
+        f.cx = malloc(f.R * f.R * 3 * sizeof *f.cx);
+        f.cv = malloc(f.R * f.R * sizeof *f.cv);
+        f.need = malloc(f.R * f.R);
+        if (!f.cx || !f.cv || !f.need) {
+            free(f.cx); free(f.cv); free(f.need);
+            siren_work_free(f.w);
+            return siren_fail(SIREN_ENOMEM, "out of memory for a %dx%d slice", res, res);
+        }
+    }
     progress_ctx pc = {progress, user};
     st = siren_marching_cubes(res + 2, lo, hi, 0.0f, eval_field, &f, mc_progress,
                               &pc, out);
     siren_work_free(f.w);
+    free(f.cx); free(f.cv); free(f.need);
     if (st) return st;
     if (out->n_vertices == 0) return SIREN_OK;
     /* Normals: the exact gradient of the model at every vertex (outward:
@@ -423,7 +511,7 @@ siren_status siren_eval_shape(const siren_net *net, const siren_mesh *ref,
     ev->tau = tau > 0 ? tau : 0.01 * ev->diagonal;
     if (!(ev->tau > 0))
         return siren_fail(SIREN_EINVAL, "the reference shape has no extent");
-    if ((st = siren_mesh_extract(net, res, NAN, threads, NULL, NULL, &m))) return st;
+    if ((st = siren_mesh_extract(net, res, NAN, threads, 0, NULL, NULL, &m))) return st;
     ev->mesh_vertices = m.n_vertices;
     ev->mesh_faces = m.n_faces;
     if (m.n_faces == 0) {
