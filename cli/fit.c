@@ -141,6 +141,22 @@ static int diverged_rc(const char *input, const char *output, siren_net *net) {
     return EXIT_BAD_INPUT;
 }
 
+/* What a fit's status means for the command: 0 to go on and save, or the
+ * exit status after saying why (the model then freed, or, when the guard
+ * gave up, saved as the last good one). */
+static int fit_outcome(siren_status st, const char *input, const char *output,
+                       siren_net *net, const siren_fit_result *res,
+                       const siren_train_opts *opt) {
+    int rc;
+    if (st == SIREN_EDIVERGED) return diverged_rc(input, output, net);
+    if (st) {
+        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
+        return EXIT_BAD_INPUT;
+    }
+    if ((rc = interrupted_rc(res, opt))) siren_net_free(net);
+    return rc;
+}
+
 /* audio: read the sound, fit, write, report. */
 static int fit_audio(const char *input, const char *output, const char *log_path,
                      size_t max_samples, int mix, siren_config cfg,
@@ -156,15 +172,7 @@ static int fit_audio(const char *input, const char *output, const char *log_path
     siren_fit_result res;
     siren_status st = siren_fit_audio(&au, mix, &cfg, &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
-    int rc = 0;
-    if (st == SIREN_EDIVERGED) {
-        rc = diverged_rc(input, output, net);
-    } else if (st) {
-        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
-        rc = EXIT_BAD_INPUT;
-    } else if ((rc = interrupted_rc(&res, &opt))) {
-        siren_net_free(net);
-    }
+    int rc = fit_outcome(st, input, output, net, &res, &opt);
     if (rc) {
         siren_audio_free(&au);
         return rc;
@@ -215,15 +223,7 @@ static int fit_shape(const char *task, const char *input, const char *output,
     siren_status st = occ ? siren_fit_occupancy(&shape, so, &cfg, &opt, &net, &res)
                           : siren_fit_sdf(&shape, so, &cfg, &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
-    int rc = 0;
-    if (st == SIREN_EDIVERGED) {
-        rc = diverged_rc(input, output, net);
-    } else if (st) {
-        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
-        rc = EXIT_BAD_INPUT;
-    } else if ((rc = interrupted_rc(&res, &opt))) {
-        siren_net_free(net);
-    }
+    int rc = fit_outcome(st, input, output, net, &res, &opt);
     if (rc) {
         siren_mesh_free(&shape);
         return rc;
@@ -416,15 +416,7 @@ int cli_fit(int argc, char **argv) {
                   : siren_fit_compose(&img, &img2, mask_path ? &mask : NULL, &cfg,
                                       &opt, &net, &res);
     cli_progress_close(&prog, st == SIREN_OK);
-    int rc = 0;
-    if (st == SIREN_EDIVERGED) {
-        rc = diverged_rc(input, output, net);
-    } else if (st == SIREN_OK && (rc = interrupted_rc(&res, &opt))) {
-        siren_net_free(net);
-    } else if (st) {
-        fprintf(stderr, "siren: %s: %s\n", input, siren_last_error());
-        rc = EXIT_BAD_INPUT;
-    }
+    int rc = fit_outcome(st, input, output, net, &res, &opt);
     if (rc) {
         siren_image_free(&img);
         if (img2.data) siren_image_free(&img2);

@@ -55,6 +55,10 @@ size_t siren_kdtree_knn(const siren_kdtree *t, const float q[3], size_t k,
 
 /* ------------------------------------------------------------ point clouds */
 
+/* Every face index in range and every vertex a face uses finite, else
+ * SIREN_EINVAL naming the face or vertex. */
+siren_status siren_mesh_check_faces(const siren_mesh *m);
+
 /* n points drawn uniformly by area over the mesh's triangles (a cumulative
  * area table in double, a binary search per sample, uniform barycentric
  * coordinates by the square-root trick: p = (1-√r1) a + √r1 (1-r2) b +

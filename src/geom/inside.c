@@ -222,16 +222,8 @@ siren_status siren_inside_create(const siren_mesh *m, siren_inside **out) {
         return siren_fail(SIREN_EINVAL, "inside test: the mesh has no faces");
     if (m->n_faces >= UINT32_MAX)
         return siren_fail(SIREN_ELIMIT, "inside test: %zu faces is too many", m->n_faces);
-    for (size_t f = 0; f < m->n_faces; f++)
-        for (int k = 0; k < 3; k++) {
-            const uint32_t vi = m->f[3 * f + k];
-            if (vi >= m->n_vertices)
-                return siren_fail(SIREN_EINVAL, "face %zu: vertex index %u out of range", f,
-                                  (unsigned)vi);
-            for (int d = 0; d < 3; d++)
-                if (!isfinite(m->v[3 * (size_t)vi + d]))
-                    return siren_fail(SIREN_EINVAL, "vertex %u is not finite", (unsigned)vi);
-        }
+    siren_status st0 = siren_mesh_check_faces(m);
+    if (st0) return st0;
     if (!(t = calloc(1, sizeof *t))) goto nomem;
     t->nt = m->n_faces;
     if (!siren_mul_size(t->nt, 9 * sizeof(float), &bytes) || !(t->tri = malloc(bytes)))

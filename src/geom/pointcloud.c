@@ -27,15 +27,8 @@ static void face_cross(const siren_mesh *m, size_t f, double cr[3]) {
     cr[2] = e1[0] * e2[1] - e1[1] * e2[0];
 }
 
-siren_status siren_mesh_sample_surface(const siren_mesh *m, size_t n, uint64_t seed,
-                                       float *pts, float *normals) {
-    const size_t nf = m->n_faces;
-    double *cum, total = 0;
-    size_t last = 0, bytes;
-    siren_rng rng;
-    if (nf == 0 || !m->f || !m->v)
-        return siren_fail(SIREN_EINVAL, "cannot sample a surface: the mesh has no faces");
-    for (size_t f = 0; f < nf; f++)
+siren_status siren_mesh_check_faces(const siren_mesh *m) {
+    for (size_t f = 0; f < m->n_faces; f++)
         for (int k = 0; k < 3; k++) {
             const uint32_t vi = m->f[3 * f + k];
             if (vi >= m->n_vertices)
@@ -45,6 +38,19 @@ siren_status siren_mesh_sample_surface(const siren_mesh *m, size_t n, uint64_t s
                 if (!isfinite(m->v[3 * (size_t)vi + d]))
                     return siren_fail(SIREN_EINVAL, "vertex %u is not finite", (unsigned)vi);
         }
+    return SIREN_OK;
+}
+
+siren_status siren_mesh_sample_surface(const siren_mesh *m, size_t n, uint64_t seed,
+                                       float *pts, float *normals) {
+    const size_t nf = m->n_faces;
+    double *cum, total = 0;
+    size_t last = 0, bytes;
+    siren_rng rng;
+    if (nf == 0 || !m->f || !m->v)
+        return siren_fail(SIREN_EINVAL, "cannot sample a surface: the mesh has no faces");
+    siren_status st = siren_mesh_check_faces(m);
+    if (st) return st;
     if (!siren_mul_size(nf, sizeof(double), &bytes) || !(cum = malloc(bytes)))
         return siren_fail(SIREN_ENOMEM, "out of memory for %zu face areas", nf);
     for (size_t f = 0; f < nf; f++) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "train/loop.h"
+#include "train/train.h"
 #include "util/error.h"
 
 static int cmp_double(const void *a, const void *b) {
@@ -174,4 +175,63 @@ siren_status siren_guard_check_params(siren_guard *g, siren_train_state *ck,
     if (acc == 0) return SIREN_OK;
     *rolled = 1;
     return rollback(g, ck, net, adam, step, "the update made a parameter non-finite");
+}
+
+/* ------------------------------------------------------------------- loop */
+
+siren_status siren_loop_open(siren_loop *L, siren_net *net,
+                             const siren_train_opts *opt, size_t *perm, size_t n,
+                             size_t batch, int threads) {
+    siren_status st;
+    memset(L, 0, sizeof *L);
+    L->net = net;
+    L->opt = opt;
+    L->threads = threads;
+    L->log_cap = siren_loop_log_cap(opt);
+    if ((st = siren_adam_init(&L->adam, net->n_params))) return st;
+    if (!(L->step_ms = malloc(L->log_cap * sizeof *L->step_ms)))
+        return siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
+    if ((st = siren_loop_begin(&L->ck, net, &L->adam, opt, perm, n, batch, threads)) ||
+        (st = siren_guard_init(&L->guard, net, opt)))
+        return st;
+    L->step = L->ck.step;
+    L->t0 = siren_now();
+    return SIREN_OK;
+}
+
+void siren_loop_close(siren_loop *L) {
+    siren_adam_free(&L->adam);
+    siren_guard_free(&L->guard);
+    free(L->step_ms);
+    L->step_ms = NULL;
+}
+
+void siren_loop_tick(siren_loop *L) { L->ts = siren_now(); }
+
+siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
+                               double psnr, int *stop) {
+    const siren_train_opts *opt = L->opt;
+    siren_status st;
+    int rolled;
+    *stop = 0;
+    if ((st = siren_guard_check_loss(&L->guard, &L->ck, L->net, &L->adam, loss,
+                                     &L->step, &rolled)))
+        return st;
+    if (!rolled) {
+        siren_adam_step(&L->adam, L->net->params, grad, L->ck.lr, opt->beta1,
+                        opt->beta2, opt->eps, L->threads);
+        if ((st = siren_guard_check_params(&L->guard, &L->ck, L->net, &L->adam,
+                                           &L->step, &rolled)))
+            return st;
+        if (!rolled) L->step++;
+    }
+    if (!rolled && L->done_steps < L->log_cap)
+        L->step_ms[L->done_steps++] = 1e3 * (siren_now() - L->ts);
+    if (opt->progress) {
+        siren_progress p = {L->step, opt->steps, siren_now() - L->t0, loss, psnr,
+                            rolled ? L->guard.warning : NULL};
+        *stop = opt->progress(opt->user, &p);
+    }
+    if (!rolled && opt->target_psnr > 0 && psnr >= opt->target_psnr) *stop = 1;
+    return siren_loop_checkpoint(&L->ck, L->net, &L->adam, opt, L->step, *stop);
 }

@@ -70,4 +70,52 @@ int siren_guard_restore(siren_guard *g, siren_net *net, siren_adam *adam,
 enum { SIREN_STEP_LOG = 1 << 16 };
 int siren_loop_log_cap(const siren_train_opts *opt);
 
+/* One run of a training loop, what every loop does around its own
+ * forward, loss and backward: Adam, the divergence guard, the sampler and
+ * checkpoint state, the step times. Use:
+ *
+ *     siren_loop L = {0};
+ *     if ((st = siren_loop_open(&L, net, opt, perm, n, batch, threads))) goto done;
+ *     while (L.step < opt->steps) {
+ *         siren_loop_tick(&L);
+ *         ... sample with &L.ck, loss and gradient ...
+ *         if ((st = siren_loop_update(&L, grad, loss, psnr, &stop))) {
+ *             if (st != SIREN_EDIVERGED) goto done;
+ *             break;               // fill in the result, return st
+ *         }
+ *         if (stop) break;
+ *     }
+ *     ... result from L.step, L.t0, siren_loop_median_ms(L.step_ms, L.done_steps)
+ * done:
+ *     siren_loop_close(&L);
+ */
+typedef struct {
+    siren_net *net;
+    const siren_train_opts *opt;
+    int threads;
+    siren_adam adam;
+    siren_guard guard;
+    siren_train_state ck;
+    double *step_ms;
+    int log_cap, done_steps;
+    int step;        /* updates applied (the guard may take some back) */
+    double t0, ts;   /* the run's and this step's start */
+} siren_loop;
+
+/* Adam, the guard, the step-time log and the state at step 0 or from
+ * opt->resume (siren_loop_begin's arguments). */
+siren_status siren_loop_open(siren_loop *L, siren_net *net,
+                             const siren_train_opts *opt, size_t *perm, size_t n,
+                             size_t batch, int threads);
+void siren_loop_close(siren_loop *L);
+/* The start of a step, for its time. */
+void siren_loop_tick(siren_loop *L);
+/* After a step's loss and gradient: the guard's loss check, Adam at the
+ * current rate, the guard's parameter check, the step time, the progress
+ * callback (psnr: the task metric or NAN, also what opt->target_psnr
+ * stops on), the checkpoint when due. *stop is 1 when the run should end.
+ * SIREN_EDIVERGED: the guard gave up, the last good state is restored. */
+siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
+                               double psnr, int *stop);
+
 #endif

@@ -128,6 +128,32 @@ static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
     return loss;
 }
 
+/* Each thread's buffers for chunks of `chunk` points; free with
+ * workers_free (also after a failure part way). */
+static siren_status workers_create(const siren_net *net, size_t chunk, int T,
+                                   sdf_worker *wk) {
+    memset(wk, 0, (size_t)T * sizeof *wk);
+    for (int t = 0; t < T; t++) {
+        sdf_worker *w = wk + t;
+        siren_status st = siren_grad_work_create(net, chunk, 1, &w->gw);
+        if (st) return st;
+        w->gy = malloc(chunk * sizeof *w->gy);
+        w->G = malloc(chunk * 3 * sizeof *w->G);
+        w->gsum = malloc(net->n_params * sizeof *w->gsum);
+        w->gc = malloc(net->n_params * sizeof *w->gc);
+        if (!w->gy || !w->G || !w->gsum || !w->gc)
+            return siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
+    }
+    return SIREN_OK;
+}
+
+static void workers_free(sdf_worker *wk, int T) {
+    for (int t = 0; t < T; t++) {
+        siren_grad_work_free(wk[t].gw);
+        free(wk[t].gy); free(wk[t].G); free(wk[t].gsum); free(wk[t].gc);
+    }
+}
+
 siren_status siren_train_sdf(siren_net *net, const float *pts,
                              const float *normals, size_t n,
                              const siren_train_opts *opt,
@@ -138,12 +164,9 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
     const size_t n_on = full ? n : opt->batch;
     size_t M;
     siren_status st = SIREN_OK;
-    siren_adam adam = {0};
-    siren_guard guard = {0};
+    siren_loop L = {0};
     sdf_worker wk[64];
     float *grad = NULL, *x = NULL, *nb = NULL;
-    double *step_ms = NULL;
-    const int log_cap = siren_loop_log_cap(opt);
     memset(wk, 0, sizeof wk);
     memset(res, 0, sizeof *res);
     res->accuracy = NAN;
@@ -157,97 +180,54 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
     if (!siren_mul_size(n_on, 2, &M) || M > ((size_t)1 << 31))
         return siren_fail(SIREN_ELIMIT, "batch of %zu points is too large", n_on);
-    const size_t chunk = M < CHUNK ? M : CHUNK;
-    for (int t = 0; t < T; t++) {
-        sdf_worker *w = wk + t;
-        if ((st = siren_grad_work_create(net, chunk, 1, &w->gw))) goto done;
-        w->gy = malloc(chunk * sizeof *w->gy);
-        w->G = malloc(chunk * 3 * sizeof *w->G);
-        w->gsum = malloc(net->n_params * sizeof *w->gsum);
-        w->gc = malloc(net->n_params * sizeof *w->gc);
-        if (!w->gy || !w->G || !w->gsum || !w->gc) {
-            st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
-            goto done;
-        }
-    }
-    if ((st = siren_adam_init(&adam, net->n_params))) goto done;
+    if ((st = workers_create(net, M < CHUNK ? M : CHUNK, T, wk))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
     x = malloc(M * 3 * sizeof *x);
     nb = malloc(n_on * 3 * sizeof *nb);
-    step_ms = malloc(log_cap * sizeof *step_ms);
-    if (!grad || !x || !nb || !step_ms) {
+    if (!grad || !x || !nb) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_train_state ck;
-    if ((st = siren_loop_begin(&ck, net, &adam, opt, NULL, n, full ? 0 : n_on,
-                               threads)))
+    if ((st = siren_loop_open(&L, net, opt, NULL, n, full ? 0 : n_on, threads)))
         goto done;
-    if ((st = siren_guard_init(&guard, net, opt))) goto done;
-    const double t0 = siren_now();
-    int step = ck.step, done_steps = 0;
     double loss = NAN, terms[4];
-    while (step < opt->steps) {
-        const double ts = siren_now();
+    while (L.step < opt->steps) {
+        siren_loop_tick(&L);
         /* On-surface points with replacement, as the official PointCloud
          * dataset (np.random.choice); full batch takes every point. Then
          * as many off-surface points, uniform in the cube. */
         for (size_t k = 0; k < n_on; k++) {
-            size_t i = full ? k : (size_t)siren_rng_below(&ck.rng, n);
+            size_t i = full ? k : (size_t)siren_rng_below(&L.ck.rng, n);
             memcpy(x + 3 * k, pts + 3 * i, 3 * sizeof *x);
             memcpy(nb + 3 * k, normals + 3 * i, 3 * sizeof *nb);
         }
         for (size_t k = 3 * n_on; k < 3 * M; k++)
-            x[k] = (float)(2.0 * siren_rng_uniform(&ck.rng) - 1.0);
+            x[k] = (float)(2.0 * siren_rng_uniform(&L.ck.rng) - 1.0);
         loss = sdf_step(net, wk, T, x, nb, n_on, M, grad, terms);
-        int rolled;
-        /* past the retries: stop with the last good state, and still fill
-         * in the result (the caller keeps that model) */
-        if ((st = siren_guard_check_loss(&guard, &ck, net, &adam, loss, &step,
-                                         &rolled))) {
+        /* past the guard's retries: stop with the last good state, and
+         * still fill in the result (the caller keeps that model) */
+        int stop;
+        if ((st = siren_loop_update(&L, grad, loss, NAN, &stop))) {
             if (st != SIREN_EDIVERGED) goto done;
             break;
         }
-        if (!rolled) {
-            siren_adam_step(&adam, net->params, grad, ck.lr, opt->beta1,
-                            opt->beta2, opt->eps, threads);
-            if ((st = siren_guard_check_params(&guard, &ck, net, &adam, &step,
-                                               &rolled))) {
-                if (st != SIREN_EDIVERGED) goto done;
-                break;
-            }
-            if (!rolled) step++;
-        }
-        if (!rolled && done_steps < log_cap)
-            step_ms[done_steps++] = 1e3 * (siren_now() - ts);
-        int stop = 0;
-        if (opt->progress) {
-            siren_progress p = {step, opt->steps, siren_now() - t0, loss, NAN,
-                                rolled ? guard.warning : NULL};
-            stop = opt->progress(opt->user, &p);
-        }
-        if ((st = siren_loop_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
-    res->seconds = siren_now() - t0;
-    res->steps = step;
-    res->step_ms_median = siren_loop_median_ms(step_ms, done_steps);
+    res->seconds = siren_now() - L.t0;
+    res->steps = L.step;
+    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
     res->loss = loss;
     /* the last update unchecked by a loss: the loss of its parameters on
      * the last batch, and the state before it if that is not finite */
-    if (step > 0 && st == SIREN_OK) {
+    if (L.step > 0 && st == SIREN_OK) {
         double last = sdf_step(net, wk, T, x, nb, n_on, M, NULL, terms);
-        if (!isfinite(last) && siren_guard_restore(&guard, net, &adam, &step))
-            res->steps = step;
+        if (!isfinite(last) && siren_guard_restore(&L.guard, net, &L.adam, &L.step))
+            res->steps = L.step;
     }
 done:
-    for (int t = 0; t < T; t++) {
-        siren_grad_work_free(wk[t].gw);
-        free(wk[t].gy); free(wk[t].G); free(wk[t].gsum); free(wk[t].gc);
-    }
-    siren_adam_free(&adam);
-    siren_guard_free(&guard);
-    free(grad); free(x); free(nb); free(step_ms);
+    workers_free(wk, T);
+    siren_loop_close(&L);
+    free(grad); free(x); free(nb);
     return st;
 }
 
@@ -259,22 +239,8 @@ double siren_sdf_loss(const siren_net *net, const float *x, const float *normals
     const int T0 = siren_threads_resolve(threads), T = T0 < 64 ? T0 : 64;
     sdf_worker wk[64];
     double loss = NAN;
-    memset(wk, 0, sizeof wk);
-    const size_t chunk = M < CHUNK ? M : CHUNK;
-    for (int t = 0; t < T; t++) {
-        sdf_worker *w = wk + t;
-        if (siren_grad_work_create(net, chunk, 1, &w->gw)) goto done;
-        w->gy = malloc(chunk * sizeof *w->gy);
-        w->G = malloc(chunk * 3 * sizeof *w->G);
-        w->gsum = malloc(net->n_params * sizeof *w->gsum);
-        w->gc = malloc(net->n_params * sizeof *w->gc);
-        if (!w->gy || !w->G || !w->gsum || !w->gc) goto done;
-    }
-    loss = sdf_step(net, wk, T, x, normals, n_on, M, grad, terms);
-done:
-    for (int t = 0; t < T; t++) {
-        siren_grad_work_free(wk[t].gw);
-        free(wk[t].gy); free(wk[t].G); free(wk[t].gsum); free(wk[t].gc);
-    }
+    if (!workers_create(net, M < CHUNK ? M : CHUNK, T, wk))
+        loss = sdf_step(net, wk, T, x, normals, n_on, M, grad, terms);
+    workers_free(wk, T);
     return loss;
 }

@@ -95,12 +95,10 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
     const size_t cap = full ? n : opt->batch;
     siren_status st = SIREN_OK;
     siren_work *w = NULL;
-    siren_adam adam = {0};
-    siren_guard guard = {0};
+    siren_loop L = {0};
     float *grad = NULL, *gy = NULL, *bx = NULL, *bt = NULL;
     size_t *perm = NULL;
-    double *partial = NULL, *step_ms = NULL;
-    const int log_cap = siren_loop_log_cap(opt);
+    double *partial = NULL;
     memset(res, 0, sizeof *res);
     res->accuracy = NAN;
     if (n == 0) return siren_fail(SIREN_EINVAL, "no points to fit");
@@ -108,36 +106,29 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
 
     if ((st = siren_work_create(net, cap, threads, &w))) goto done;
-    if ((st = siren_adam_init(&adam, net->n_params))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
     gy = malloc(cap * dout * sizeof *gy);
     partial = calloc(threads, sizeof *partial);
-    step_ms = malloc(log_cap * sizeof *step_ms);
     if (!full) {
         bx = malloc(cap * din * sizeof *bx);
         bt = malloc(cap * dout * sizeof *bt);
         perm = malloc(n * sizeof *perm);
     }
-    if (!grad || !gy || !partial || !step_ms || (!full && (!bx || !bt || !perm))) {
+    if (!grad || !gy || !partial || (!full && (!bx || !bt || !perm))) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_train_state ck;
-    if ((st = siren_loop_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
-                          full ? 0 : cap, threads)))
+    if ((st = siren_loop_open(&L, net, opt, full ? NULL : perm, n, full ? 0 : cap,
+                              threads)))
         goto done;
-    if ((st = siren_guard_init(&guard, net, opt))) goto done;
-
-    const double t0 = siren_now();
-    int step = ck.step, done_steps = 0;
     double loss = NAN;
-    while (step < opt->steps) {
-        const double ts = siren_now();
+    while (L.step < opt->steps) {
+        siren_loop_tick(&L);
         const float *x = coords, *t = targets;
         size_t m = n;
         if (!full) {
             for (size_t k = 0; k < cap; k++) {
-                size_t i = siren_loop_next_point(&ck);
+                size_t i = siren_loop_next_point(&L.ck);
                 memcpy(bx + k * din, coords + i * din, din * sizeof *bx);
                 memcpy(bt + k * dout, targets + i * dout, dout * sizeof *bt);
             }
@@ -147,42 +138,19 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
         loss = loss_grad(kind, w->act[net->n_linear], t, m * dout, gy,
                          m * dout, threads, partial) / (double)(m * dout);
         siren_net_backward(net, w, m, gy, grad);
-        int rolled;
-        /* past the retries: stop with the last good state, and still fill
-         * in the result (the caller keeps that model) */
-        if ((st = siren_guard_check_loss(&guard, &ck, net, &adam, loss, &step,
-                                         &rolled))) {
+        /* past the guard's retries: stop with the last good state, and
+         * still fill in the result (the caller keeps that model) */
+        int stop;
+        if ((st = siren_loop_update(&L, grad, loss, mse ? psnr_of_mse(loss) : NAN,
+                                    &stop))) {
             if (st != SIREN_EDIVERGED) goto done;
             break;
         }
-        if (!rolled) {
-            siren_adam_step(&adam, net->params, grad, ck.lr, opt->beta1,
-                            opt->beta2, opt->eps, threads);
-            if ((st = siren_guard_check_params(&guard, &ck, net, &adam, &step,
-                                               &rolled))) {
-                if (st != SIREN_EDIVERGED) goto done;
-                break;
-            }
-            if (!rolled) step++;
-        }
-        if (!rolled && done_steps < log_cap)
-            step_ms[done_steps++] = 1e3 * (siren_now() - ts);
-        int stop = 0;
-        if (opt->progress) {
-            siren_progress p = {step, opt->steps, siren_now() - t0, loss,
-                                mse ? psnr_of_mse(loss) : NAN,
-                                rolled ? guard.warning : NULL};
-            stop = opt->progress(opt->user, &p);
-        }
-        if (mse && !rolled && opt->target_psnr > 0 &&
-            psnr_of_mse(loss) >= opt->target_psnr)
-            stop = 1;
-        if ((st = siren_loop_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
-    res->seconds = siren_now() - t0;
-    res->steps = step;
-    res->step_ms_median = siren_loop_median_ms(step_ms, done_steps);
+    res->seconds = siren_now() - L.t0;
+    res->steps = L.step;
+    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
     res->loss = loss;
     /* The final metric is over every point, after the last update. If
      * that update made the output non-finite (the guard saw only finite
@@ -196,18 +164,16 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
             sse += loss_grad(kind, w->act[net->n_linear], targets + i * dout,
                              m * dout, NULL, 1, threads, partial);
         }
-        if (isfinite(sse) || !again || !siren_guard_restore(&guard, net, &adam, &step))
+        if (isfinite(sse) || !again || !siren_guard_restore(&L.guard, net, &L.adam, &L.step))
             break;
-        res->steps = step;
+        res->steps = L.step;
     }
     res->psnr_db = mse ? psnr_of_mse(sse / ((double)n * dout)) : NAN;
-    if (done_steps == 0) res->loss = sse / ((double)n * dout);
+    if (L.done_steps == 0) res->loss = sse / ((double)n * dout);
 done:
     siren_work_free(w);
-    siren_adam_free(&adam);
-    siren_guard_free(&guard);
+    siren_loop_close(&L);
     free(grad); free(gy); free(bx); free(bt); free(perm); free(partial);
-    free(step_ms);
     return st;
 }
 
@@ -320,13 +286,10 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     const size_t chunk0 = lapl_t ? CHUNK_JET : CHUNK_GRAD;
     const size_t chunk = cap < chunk0 ? cap : chunk0;
     siren_status st = SIREN_OK;
-    siren_adam adam = {0};
-    siren_guard guard = {0};
+    siren_loop L = {0};
     deriv_worker wk[64];
     float *grad = NULL, *bx = NULL, *bg = NULL, *bl = NULL;
     size_t *perm = NULL;
-    double *step_ms = NULL;
-    const int log_cap = siren_loop_log_cap(opt);
     const int T = threads < 64 ? threads : 64;
     memset(wk, 0, sizeof wk);
     memset(res, 0, sizeof *res);
@@ -356,79 +319,50 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
             goto done;
         }
     }
-    if ((st = siren_adam_init(&adam, net->n_params))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
-    step_ms = malloc(log_cap * sizeof *step_ms);
     if (!full) {
         bx = malloc(cap * d * sizeof *bx);
         bg = grad_t ? malloc(cap * d * sizeof *bg) : NULL;
         bl = lapl_t ? malloc(cap * sizeof *bl) : NULL;
         perm = malloc(n * sizeof *perm);
     }
-    if (!grad || !step_ms ||
-        (!full && (!bx || !perm || (grad_t && !bg) || (lapl_t && !bl)))) {
+    if (!grad || (!full && (!bx || !perm || (grad_t && !bg) || (lapl_t && !bl)))) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    siren_train_state ck;
-    if ((st = siren_loop_begin(&ck, net, &adam, opt, full ? NULL : perm, n,
-                          full ? 0 : cap, threads)))
+    if ((st = siren_loop_open(&L, net, opt, full ? NULL : perm, n, full ? 0 : cap,
+                              threads)))
         goto done;
-    if ((st = siren_guard_init(&guard, net, opt))) goto done;
-    const double t0 = siren_now();
-    int step = ck.step, done_steps = 0;
-    double loss = NAN;
-    while (step < opt->steps) {
-        const double ts = siren_now();
+    while (L.step < opt->steps) {
+        siren_loop_tick(&L);
         const float *x = coords, *gt = grad_t, *lt = lapl_t;
         size_t m = n;
         if (!full) {
             for (size_t k = 0; k < cap; k++) {
-                size_t i = siren_loop_next_point(&ck);
+                size_t i = siren_loop_next_point(&L.ck);
                 memcpy(bx + k * d, coords + i * d, d * sizeof *bx);
                 if (bg) memcpy(bg + k * d, grad_t + i * d, d * sizeof *bg);
                 if (bl) bl[k] = lapl_t[i];
             }
             x = bx; gt = bg; lt = bl; m = cap;
         }
-        loss = deriv_step(net, wk, T, chunk, x, gt, lt, m, grad);
-        int rolled;
-        /* past the retries: stop with the last good state, and still fill
-         * in the result (the caller keeps that model) */
-        if ((st = siren_guard_check_loss(&guard, &ck, net, &adam, loss, &step,
-                                         &rolled))) {
+        const double loss = deriv_step(net, wk, T, chunk, x, gt, lt, m, grad);
+        /* past the guard's retries: see siren_train_values */
+        int stop;
+        if ((st = siren_loop_update(&L, grad, loss, NAN, &stop))) {
             if (st != SIREN_EDIVERGED) goto done;
             break;
         }
-        if (!rolled) {
-            siren_adam_step(&adam, net->params, grad, ck.lr, opt->beta1,
-                            opt->beta2, opt->eps, threads);
-            if ((st = siren_guard_check_params(&guard, &ck, net, &adam, &step,
-                                               &rolled))) {
-                if (st != SIREN_EDIVERGED) goto done;
-                break;
-            }
-            if (!rolled) step++;
-        }
-        if (!rolled && done_steps < log_cap)
-            step_ms[done_steps++] = 1e3 * (siren_now() - ts);
-        int stop = 0;
-        if (opt->progress) {
-            siren_progress p = {step, opt->steps, siren_now() - t0, loss, NAN,
-                                rolled ? guard.warning : NULL};
-            stop = opt->progress(opt->user, &p);
-        }
-        if ((st = siren_loop_checkpoint(&ck, net, &adam, opt, step, stop))) goto done;
         if (stop) break;
     }
-    res->seconds = siren_now() - t0;
-    res->steps = step;
-    res->step_ms_median = siren_loop_median_ms(step_ms, done_steps);
+    res->seconds = siren_now() - L.t0;
+    res->steps = L.step;
+    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
     /* the final loss over every point, after the last update (or before
      * it, when it made the output non-finite: see siren_train_values) */
     res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
-    if (!isfinite(res->loss) && siren_guard_restore(&guard, net, &adam, &step)) {
-        res->steps = step;
+    if (!isfinite(res->loss) && siren_guard_restore(&L.guard, net, &L.adam, &L.step)) {
+        res->steps = L.step;
         res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
     }
 done:
@@ -437,8 +371,7 @@ done:
         siren_jet_work_free(wk[t].jw);
         free(wk[t].G); free(wk[t].gout); free(wk[t].gsum); free(wk[t].gc);
     }
-    siren_adam_free(&adam);
-    siren_guard_free(&guard);
-    free(grad); free(bx); free(bg); free(bl); free(perm); free(step_ms);
+    siren_loop_close(&L);
+    free(grad); free(bx); free(bg); free(bl); free(perm);
     return st;
 }
