@@ -6,7 +6,7 @@
 # `make SANITIZE=1` builds into build-asan/ with ASan+UBSan.
 
 CC      ?= cc
-PKGS    := openblas sleef stb libcjson sndfile
+PKGS    := openblas sleef stb libcjson sndfile zlib
 OPT     ?= -O2
 BUILD   ?= build
 ifeq ($(SANITIZE),1)
@@ -171,13 +171,14 @@ uninstall:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build/fuzz
-FUZZ_TARGETS := safetensors image cli_parse mesh
+FUZZ_TARGETS := safetensors image cli_parse mesh idx
 # Longest input per target: the seed models are under 10 KB, images a few
 # KB; a command-line value is short.
 FUZZ_MAXLEN_safetensors := 16384
 FUZZ_MAXLEN_image       := 16384
 FUZZ_MAXLEN_cli_parse   := 64
 FUZZ_MAXLEN_mesh        := 16384
+FUZZ_MAXLEN_idx         := 16384
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
                 -Wno-pass-failed -D_GNU_SOURCE -fopenmp -Iinclude -Isrc -Icli -Ifuzz \

@@ -3,7 +3,7 @@
 # skipping what is already there. Run as root on Debian 12.
 set -e
 PKGS="build-essential pkg-config libopenblas-dev libsleef-dev libstb-dev \
-libcjson-dev libsndfile1-dev python3 python3-numpy python3-scipy python3-skimage python3-pil \
+libcjson-dev libsndfile1-dev zlib1g-dev python3 python3-numpy python3-scipy python3-skimage python3-pil \
 python3-pip python3-setuptools valgrind"
 missing=""
 for p in $PKGS; do

@@ -31,6 +31,9 @@
 #define LLVMFuzzerTestOneInput fuzz_mesh
 #include "../fuzz/fuzz_mesh.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_idx
+#include "../fuzz/fuzz_idx.c"
+#undef LLVMFuzzerTestOneInput
 
 /* The fuzzers run with -rss_limit_mb=2048, which also fails any single
  * allocation over 2 GB; each replay gets the same budget, so an input that
@@ -69,6 +72,7 @@ static const struct {
     {"image", fuzz_image},
     {"cli_parse", fuzz_cli_parse},
     {"mesh", fuzz_mesh},
+    {"idx", fuzz_idx},
 };
 
 static uint8_t *slurp(const char *path, size_t *n) {
