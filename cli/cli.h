@@ -44,6 +44,10 @@ int cli_parse_size(const char *s, int *w, int *h);
 /* Load an image (exit 1 on failure), warn on a dropped alpha channel unless
  * quiet, and resample it to w x h when w > 0 (area average when shrinking). */
 void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img);
+/* Read a video (siren_video_load), every frame resized to w x h when w is
+ * set; dies with the library's message on failure. */
+void cli_load_video(const char *path, int max_frames, size_t max_values, int w, int h,
+                    siren_video *v);
 /* The pixel limit cli_load_image applies (--max-pixels; 0: the library's
  * default, SIREN_MAX_IMAGE_PIXELS). */
 extern size_t cli_max_pixels;

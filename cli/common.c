@@ -136,6 +136,27 @@ void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img)
     }
 }
 
+void cli_load_video(const char *path, int max_frames, size_t max_values, int w, int h,
+                    siren_video *v) {
+    if (siren_video_load(path, max_frames, max_values, v)) cli_fail();
+    if (!w || (w == v->width && h == v->height)) return;
+    /* frame by frame through the image resampler (area when shrinking) */
+    const size_t in_px = (size_t)v->width * v->height * v->channels,
+                 out_px = (size_t)w * h * v->channels;
+    float *d = malloc(out_px * v->frames * sizeof *d);
+    if (!d) cli_die("%s: out of memory resizing %d frames to %dx%d", path, v->frames, w, h);
+    for (int f = 0; f < v->frames; f++) {
+        siren_image src = {v->width, v->height, v->channels, v->data + f * in_px}, dst;
+        if (siren_image_resize(&src, w, h, &dst)) cli_fail();
+        memcpy(d + f * out_px, dst.data, out_px * sizeof *d);
+        siren_image_free(&dst);
+    }
+    free(v->data);
+    v->data = d;
+    v->width = w;
+    v->height = h;
+}
+
 /* ---------------------------------------------------------------- progress */
 
 double cli_seconds(void) {

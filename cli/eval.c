@@ -11,6 +11,7 @@ static const char *eval_help =
     "       siren eval SHAPE_MODEL REF_SHAPE [--res N] [--samples N]\n"
     "                  [--fscore-tau X] [--json] [--threads N]\n"
     "       siren eval AUDIO_MODEL REF_SOUND [--json] [--threads N]\n"
+    "       siren eval VIDEO_MODEL REF_FRAMES [--size WxH] [--json] [--threads N]\n"
     "\n"
     "Render an image model at the reference image's size and report:\n"
     "  psnr_db  10 log10(4 / MSE) between the network output and the reference\n"
@@ -43,6 +44,11 @@ static const char *eval_help =
     "magnitude (as the official code): psnr_db 10 log10(4 / MSE) and snr_db\n"
     "10 log10(sum ref^2 / sum (ref - model)^2), the model at REF's sample times.\n"
     "\n"
+    "A video model against REF (a folder of frames, a pattern such as\n"
+    "frames/%04d.png, or a video file through ffmpeg), its first F frames, F\n"
+    "the fitted count: psnr_db_per_frame, psnr_db their mean, psnr_all_db over\n"
+    "all voxels at once; on the [-1, 1] range, the rendering clamped.\n"
+    "\n"
     "Options:\n"
     "  --size WxH      images: resample REF first (area average when\n"
     "                  shrinking), e.g. to the size the model was fitted at\n"
@@ -51,8 +57,53 @@ static const char *eval_help =
     "  --fscore-tau X  shapes: F-score threshold in REF's units\n"
     "  --max-points N  largest shape file accepted, in vertices or faces\n"
     "  --max-pixels N  largest image accepted, in pixels (268435456)\n"
-    "  --max-samples N largest sound file accepted, in samples (2^30)\n"
+    "  --max-samples N largest sound file accepted, in samples (2^30); video:\n"
+    "                  in values (2^29)\n"
     "  --threads N     threads (all cores)\n";
+
+/* A video model against reference frames. */
+static int eval_video(const char *model, const char *ref, siren_net *net, int sw,
+                      int sh, size_t max_values, int threads, int json) {
+    double f = 0;
+    const char *fs = siren_net_get_meta(net, "frames");
+    if (fs) f = atof(fs);
+    if (!(f >= 1 && f <= 1e8)) cli_die("%s: the model's frame count is missing", model);
+    siren_video vid;
+    cli_load_video(ref, (int)f, max_values, sw, sh, &vid);
+    double *per = malloc(vid.frames * sizeof *per), mean, all;
+    if (!per) cli_die("out of memory");
+    if (siren_eval_video(net, &vid, threads, per, &mean, &all))
+        cli_die("%s: %s", model, siren_last_error());
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", model);
+        cJSON_AddStringToObject(o, "ref", ref);
+        cJSON_AddStringToObject(o, "task", "video");
+        cJSON_AddNumberToObject(o, "frames", vid.frames);
+        cJSON_AddNumberToObject(o, "psnr_db", mean);
+        cJSON_AddNumberToObject(o, "psnr_all_db", all);
+        cJSON *arr = cJSON_AddArrayToObject(o, "psnr_db_per_frame");
+        for (int k = 0; k < vid.frames; k++)
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(per[k]));
+        char *s = cJSON_PrintUnformatted(o);
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int k = 0; k < vid.frames; k++) {
+            lo = fmin(lo, per[k]);
+            hi = fmax(hi, per[k]);
+        }
+        printf("%s vs %s (%d frames of %dx%d): PSNR %.2f dB mean over frames (%.2f .. "
+               "%.2f), %.2f dB over all voxels\n", model, ref, vid.frames, vid.width,
+               vid.height, mean, lo, hi, all);
+    }
+    free(per);
+    siren_video_free(&vid);
+    siren_net_free(net);
+    return 0;
+}
 
 /* An sdf or occupancy model against a reference shape. */
 static int eval_shape(const char *model, const char *ref, siren_net *net,
@@ -138,6 +189,8 @@ int cli_eval(int argc, char **argv) {
     if (task && (!strcmp(task, "sdf") || !strcmp(task, "occupancy")))
         return eval_shape(model, ref, net, res, samples, tau, max_points, threads,
                           json);
+    if (task && !strcmp(task, "video"))
+        return eval_video(model, ref, net, sw, sh, max_samples, threads, json);
     if (task && !strcmp(task, "audio")) {
         siren_audio au;
         double psnr, snr;

@@ -15,6 +15,7 @@ static const char *fit_help =
     "       siren fit sdf SHAPE -o MODEL.safetensors [options]\n"
     "       siren fit occupancy MESH -o MODEL.safetensors [options]\n"
     "       siren fit audio SOUND -o MODEL.safetensors [options]\n"
+    "       siren fit video FRAMES -o MODEL.safetensors [options]\n"
     "\n"
     "Fit a SIREN to an image (PNG, JPEG, BMP, PGM, PPM), (row, col) in\n"
     "linspace(-1, 1) -> output:\n"
@@ -51,9 +52,18 @@ static const char *fit_help =
     "the official train_audio.py: first-layer omega_0 3000, 1000 steps, full\n"
     "batch. `siren render MODEL -o out.wav [--rate HZ]` plays it back.\n"
     "\n"
+    "Video: a folder of frames (PNG, JPEG, BMP, PGM, PPM in natural name order),\n"
+    "a pattern such as frames/%04d.png (from 0 or 1 up to the first gap), or a\n"
+    "video file when ffmpeg is on PATH; (t, row, col), each linspace(-1, 1) ->\n"
+    "values mapped to [-1, 1]. Each step draws --sample-frac of all voxels\n"
+    "(0.0038, as the official train_video.py; --batch N draws N instead). The\n"
+    "official network is --hidden 1024. `siren render MODEL -o out/%04d.png\n"
+    "[--frames N] [--size WxH]` renders any frame count and size.\n"
+    "\n"
     "Options (defaults: the official recipe):\n"
     "  -o, --output FILE    model file to write (safetensors), required\n"
-    "  --size WxH           resample the input first (area average when shrinking)\n"
+    "  --size WxH           resample the input (video: every frame) first (area\n"
+    "                       average when shrinking)\n"
     "  --mask M             compose: blend mask, white = B\n"
     "  --hidden N           hidden width (256)\n"
     "  --layers N           hidden layers (3)\n"
@@ -71,7 +81,10 @@ static const char *fit_help =
     "                       labelled points (1000000)\n"
     "  --normal-k K         sdf: neighbours for estimated normals (16)\n"
     "  --channels mix|all   audio: one output per channel (all), or their mean\n"
-    "  --max-samples N      largest sound file accepted, in samples (2^30)\n"
+    "  --sample-frac F      video: fraction of all voxels drawn per step (0.0038)\n"
+    "  --frames N           video: only the first N frames\n"
+    "  --max-samples N      largest sound file accepted, in samples (2^30); video:\n"
+    "                       in values, frames x pixels x channels (2^29)\n"
     "  --max-points N       largest shape file accepted, in vertices or faces\n"
     "                       (134217728)\n"
     "  --max-pixels N       largest image accepted, in pixels (268435456)\n"
@@ -202,6 +215,53 @@ static int fit_audio(const char *input, const char *output, const char *log_path
     return 0;
 }
 
+/* video: read the frames (resized with --size), fit, write, report. */
+static int fit_video(const char *input, const char *output, const char *log_path,
+                     int max_frames, size_t max_values, int sw, int sh,
+                     double sample_frac, siren_config cfg, siren_train_opts opt,
+                     int json, int quiet) {
+    siren_video vid;
+    cli_load_video(input, max_frames, max_values, sw, sh, &vid);
+    cli_progress prog;
+    cli_progress_open(&prog, "fit", quiet, log_path);
+    opt.progress = cli_progress_cb;
+    opt.user = &prog;
+    cli_catch_signals();
+    siren_net *net;
+    siren_fit_result res;
+    siren_status st = siren_fit_video(&vid, sample_frac, &cfg, &opt, &net, &res);
+    cli_progress_close(&prog, st == SIREN_OK);
+    int rc = fit_outcome(st, input, output, net, &res, &opt);
+    if (rc) {
+        siren_video_free(&vid);
+        return rc;
+    }
+    if (siren_net_save(net, output)) cli_fail();
+    double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
+    if (!quiet)
+        fprintf(stderr, "%s: video, %d frames of %dx%d, %d steps in %.2f s (%.1f "
+                        "ms/step), loss %.4e, PSNR %.2f dB over all voxels; model "
+                        "written to %s\n", input, vid.frames, vid.width, vid.height,
+                res.steps, res.seconds, ms, res.loss, res.psnr_db, output);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        print_json_common(o, "video", input, output, &res, net, opt.seed);
+        cJSON_AddNumberToObject(o, "frames", vid.frames);
+        cJSON_AddNumberToObject(o, "width", vid.width);
+        cJSON_AddNumberToObject(o, "height", vid.height);
+        cJSON_AddNumberToObject(o, "channels", vid.channels);
+        if (isfinite(res.psnr_db)) cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);
+        else cJSON_AddNullToObject(o, "psnr_db");
+        char *s = cJSON_PrintUnformatted(o);
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    siren_net_free(net);
+    siren_video_free(&vid);
+    return 0;
+}
+
 /* sdf and occupancy: read the shape, fit, write, report. */
 static int fit_shape(const char *task, const char *input, const char *output,
                      const char *log_path, size_t max_points,
@@ -264,29 +324,25 @@ int cli_fit(int argc, char **argv) {
     }
     if (argc < 1)
         cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose, sdf, occupancy, "
-                             "audio)");
+                             "audio, video)");
     const char *task = argv[0];
     const int is_image = !strcmp(task, "image"), is_grad = !strcmp(task, "grad"),
               is_lapl = !strcmp(task, "lapl"), is_compose = !strcmp(task, "compose"),
               is_sdf = !strcmp(task, "sdf"), is_occ = !strcmp(task, "occupancy");
     const int is_shape = is_sdf || is_occ, is_audio = !strcmp(task, "audio");
-    if (!is_image && !is_grad && !is_lapl && !is_compose && !is_shape && !is_audio) {
-        static const char *later[] = {"video"};
-        for (size_t k = 0; k < sizeof later / sizeof *later; k++)
-            if (strcmp(task, later[k]) == 0)
-                cli_usage_error(cmd, "task '%s' is not available in this version "
-                                     "(image, grad, lapl, compose, sdf, occupancy, "
-                                     "audio)",
-                                task);
-        cli_usage_error(cmd, "unknown task '%s'", task);
-    }
+    const int is_video = !strcmp(task, "video");
+    if (!is_image && !is_grad && !is_lapl && !is_compose && !is_shape && !is_audio &&
+        !is_video)
+        cli_usage_error(cmd, "unknown task '%s' (image, grad, lapl, compose, sdf, "
+                             "occupancy, audio, video)", task);
     siren_config cfg = siren_config_default(2, 1);
     siren_train_opts opt = siren_train_opts_default();
     const char *input = NULL, *input2 = NULL, *mask_path = NULL, *output = NULL,
                *log_path = NULL, *v;
     int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0,
-        points_set = 0, omega_set = 0, mix = 0;
+        points_set = 0, omega_set = 0, mix = 0, max_frames = 0, frac_set = 0;
     size_t max_samples = 0;
+    double sample_frac = 0.0038;
     siren_shape_opts so = siren_shape_opts_default();
     size_t max_points = 0;
     for (int i = 1; i < argc; i++) {
@@ -313,7 +369,12 @@ int cli_fit(int argc, char **argv) {
             if (strcmp(v, "mix") && strcmp(v, "all"))
                 cli_usage_error(cmd, "--channels %s: mix or all", v);
             mix = !strcmp(v, "mix");
-        } else if ((v = cli_opt(cmd, argc, argv, &i, "--max-samples")))
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--sample-frac"))) {
+            sample_frac = cli_double(cmd, "--sample-frac", v, 1e-12, 1);
+            frac_set = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--frames")))
+            max_frames = (int)cli_int(cmd, "--frames", v, 1, 100000000);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--max-samples")))
             max_samples = (size_t)cli_int(cmd, "--max-samples", v, 1, 1L << 40);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--arch"))) {
             if (strcmp(v, "siren") != 0)
@@ -363,7 +424,10 @@ int cli_fit(int argc, char **argv) {
     }
     if (!input)
         cli_usage_error(cmd, "missing the input %s",
-                        is_shape ? "shape" : is_audio ? "sound file" : "image");
+                        is_shape ? "shape" : is_audio ? "sound file"
+                        : is_video ? "video (folder, frame pattern or file)" : "image");
+    if ((frac_set || max_frames) && !is_video)
+        cli_usage_error(cmd, "--sample-frac and --frames are for the video task");
     if (is_compose && !input2) cli_usage_error(cmd, "compose needs two images, A and B");
     if (mask_path && !is_compose) cli_usage_error(cmd, "--mask is for compose only");
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
@@ -377,6 +441,16 @@ int cli_fit(int argc, char **argv) {
         if (!steps_set) opt.steps = 1000;
         return fit_audio(input, output, log_path, max_samples, mix, cfg, opt, json,
                          quiet);
+    }
+    if (is_video) {
+        if (opt.target_psnr > 0)
+            cli_usage_error(cmd, "--target-psnr is for the image task only");
+        if (frac_set && batch_set)
+            cli_usage_error(cmd, "--sample-frac and --batch both set the points per "
+                                 "step; give one");
+        if (batch_set && opt.batch == 0) sample_frac = 1; /* --batch full */
+        return fit_video(input, output, log_path, max_frames, max_samples, sw, sh,
+                         sample_frac, cfg, opt, json, quiet);
     }
     if (is_shape) {
         if (sw) cli_usage_error(cmd, "--size is for image tasks");

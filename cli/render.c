@@ -4,10 +4,12 @@
  * .npy is exact (float32, the network's own units); .png is for looking at:
  * values mapped back to [0, 1] with the model's metadata, derivative maps
  * scaled by a robust maximum (the 99.5th percentile of their magnitude). */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -15,6 +17,15 @@ static const char *render_help =
     "Usage: siren render MODEL -o OUT.png|OUT.npy [--what W] [--size WxH]\n"
     "                    [--threads N]\n"
     "       siren render AUDIO_MODEL -o OUT.wav|OUT.flac [--rate HZ]\n"
+    "       siren render VIDEO_MODEL -o DIR/%04d.png|OUT.npy [--frames N]\n"
+    "                    [--size WxH]\n"
+    "\n"
+    "A video model is rendered as --frames frames (default: the fitted count)\n"
+    "evenly spaced over the fitted duration, each WxH: 2F - 1 frames double\n"
+    "the frame rate of an F-frame fit (its frames are then the odd-numbered\n"
+    "files). PNG frames are numbered from 1 by the printf pattern (the folder\n"
+    "is created if missing); .npy holds (frames, H, W, m), the same values in\n"
+    "[0, 1] as float32.\n"
     "\n"
     "An audio model is played back over the fitted duration at --rate Hz\n"
     "(default: the fitted rate; any rate resamples the continuous function),\n"
@@ -38,6 +49,7 @@ static const char *render_help =
     "  --size WxH          grid size (default: the size the model was fitted at)\n"
     "  --threads N         threads (default: all cores)\n"
     "  --rate HZ           audio: the sample rate to render at\n"
+    "  --frames N          video: the number of frames\n"
     "  -h, --help          this text\n"
     "\n"
     ".npy: float32, exact, in the network's units, m = the model's outputs\n"
@@ -301,10 +313,79 @@ static void write_npy(const siren_net *net, enum what what, int w, int h,
     free(buf);
 }
 
+/* ----------------------------------------------------------------- video */
+
+/* Frames of a video model to a PNG pattern, or all of them to one .npy. */
+static int render_video(const char *model, siren_net *net, const char *output,
+                        int frames, int w, int h, int threads) {
+    int png = siren_video_pattern_ok(output) && cli_has_ext(output, ".png");
+    if (!png && !cli_has_ext(output, ".npy"))
+        cli_usage_error("render", "%s: a video model renders frames to a pattern "
+                        "such as out/%%04d.png, or to one .npy", output);
+    if (!frames) frames = meta_dim(net, "frames");
+    if (!w) {
+        w = meta_dim(net, "width");
+        h = meta_dim(net, "height");
+    }
+    if (!frames || !w || !h) cli_die("%s: the model's video size is missing", model);
+    const size_t m = (size_t)siren_net_config(net)->out_features, per = (size_t)w * h * m;
+    float *all = NULL;
+    if (png) {
+        /* the pattern's folder, made if missing (one level) */
+        char first[4096];
+        if (siren_video_frame_path(output, 1, first, sizeof first)) cli_fail();
+        char *slash = strrchr(first, '/');
+        if (slash && slash != first) {
+            *slash = 0;
+            if (mkdir(first, 0777) && errno != EEXIST)
+                cli_die("%s: cannot create the folder (%s)", first, strerror(errno));
+        }
+    } else {
+        if ((double)per * frames > (double)SIREN_MAX_VIDEO_VALUES)
+            cli_die("%s: %d frames of %dx%d exceed %zu values for one .npy", model,
+                    frames, w, h, (size_t)SIREN_MAX_VIDEO_VALUES);
+        all = alloc_floats(per, (size_t)frames, 1);
+    }
+    cli_progress prog;
+    cli_progress_open(&prog, "render", 0, NULL);
+    prog.unit = "frame";
+    cli_catch_signals();
+    const double t0 = cli_seconds();
+    for (int f = 0; f < frames; f++) {
+        siren_image img;
+        if (siren_render_video_frame(net, f, frames, w, h, threads, &img)) cli_fail();
+        if (png) {
+            char name[4096];
+            if (siren_video_frame_path(output, f + 1, name, sizeof name) ||
+                siren_image_write_png(name, &img))
+                cli_fail();
+        } else {
+            memcpy(all + f * per, img.data, per * sizeof *all);
+        }
+        siren_image_free(&img);
+        siren_progress p = {f + 1, frames, cli_seconds() - t0, NAN, NAN, NULL};
+        cli_progress_cb(&prog, &p);
+        if (cli_interrupted) {
+            cli_progress_close(&prog, 0);
+            cli_die("interrupted after %d of %d frames%s", f + 1, frames,
+                    png ? " (the frames written so far are complete)" : "; nothing written");
+        }
+    }
+    cli_progress_close(&prog, 1);
+    if (!png) {
+        size_t shape[4] = {(size_t)frames, (size_t)h, (size_t)w, m};
+        if (siren_npy_write(output, all, 4, shape)) cli_fail();
+        free(all);
+    }
+    fprintf(stderr, "%s: %d frames of %dx%d rendered in %.2f s to %s\n", model, frames,
+            w, h, cli_seconds() - t0, output);
+    return 0;
+}
+
 int cli_render(int argc, char **argv) {
     const char *cmd = "render";
     const char *model = NULL, *output = NULL, *what_s = "value", *v;
-    int w = 0, h = 0, threads = 0, size_given = 0, rate = 0;
+    int w = 0, h = 0, threads = 0, size_given = 0, rate = 0, frames = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, "--help") || cli_flag(a, "-h")) {
@@ -318,6 +399,8 @@ int cli_render(int argc, char **argv) {
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--what"))) what_s = v;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--threads")))
             threads = (int)cli_int(cmd, "--threads", v, 1, 1024);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--frames")))
+            frames = (int)cli_int(cmd, "--frames", v, 1, 100000000);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--rate")))
             rate = (int)cli_int(cmd, "--rate", v, 1, 10000000);
         else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);
@@ -341,6 +424,19 @@ int cli_render(int argc, char **argv) {
         return 0;
     }
     if (rate) cli_usage_error(cmd, "--rate is for audio models (-o OUT.wav)");
+    if (frames || strchr(output, '%')) {
+        siren_net *net;
+        if (siren_net_load(model, &net)) cli_fail();
+        const char *task = siren_net_get_meta(net, "task");
+        if (!task || strcmp(task, "video"))
+            cli_die("%s: --frames and frame patterns need a video model (task is %s)",
+                    model, task ? task : "missing");
+        if (strcmp(what_s, "value"))
+            cli_usage_error(cmd, "--what is for image models; a video renders values");
+        int rc = render_video(model, net, output, frames, w, h, threads);
+        siren_net_free(net);
+        return rc;
+    }
     int what = -1;
     for (int k = 0; k <= W_ALL; k++)
         if (!strcmp(what_s, what_names[k])) what = k;
@@ -362,6 +458,12 @@ int cli_render(int argc, char **argv) {
 
     siren_net *net;
     if (siren_net_load(model, &net)) cli_fail();
+    const char *task = siren_net_get_meta(net, "task");
+    if (task && !strcmp(task, "video") && what == W_VALUE) {
+        int rc = render_video(model, net, output, frames, w, h, threads);
+        siren_net_free(net);
+        return rc;
+    }
     const siren_config *cfg = siren_net_config(net);
     if (cfg->in_features != 2)
         cli_die("%s: model has %d inputs, not an image model (2)", model,

@@ -120,6 +120,41 @@ siren_status siren_audio_load(const char *path, size_t max_samples,
 siren_status siren_audio_write(const char *path, const siren_audio *audio);
 void siren_audio_free(siren_audio *audio);
 
+/* ------------------------------------------------------------------- video */
+
+/* Frames row-major (frames, height, width, channels), values in [0, 1]. */
+typedef struct {
+    int frames, width, height, channels; /* channels: 1 gray or 3 RGB */
+    float *data;
+} siren_video;
+
+/* Largest video a reader accepts, in values (frames * height * width *
+ * channels): 2^29 floats, 2 GiB. */
+#define SIREN_MAX_VIDEO_VALUES ((size_t)1 << 29)
+
+/* Read a video from
+ *   - a folder: its PNG, JPEG, BMP, PGM and PPM files in natural name order
+ *     (frame2 before frame10);
+ *   - a printf pattern with one %d conversion (flags 0 and a width allowed,
+ *     "frames/%04d.png"): frames numbered from 0, or from 1 when there is
+ *     no frame 0, up to the first missing number;
+ *   - any other file: a video decoded by an `ffmpeg` binary on PATH through
+ *     a pipe (RGB); without one, a clear error.
+ * max_frames > 0 keeps the first max_frames frames; max_values 0 means
+ * SIREN_MAX_VIDEO_VALUES. All frames must have the same size and channel
+ * count; the error names the first frame that differs. */
+siren_status siren_video_load(const char *path, int max_frames, size_t max_values,
+                              siren_video *video);
+/* Nonzero when `pattern` is a frame pattern siren_video_load and
+ * siren_video_frame_path accept: exactly one %d conversion (optional 0 flag
+ * and width below 10), any other '%' doubled. */
+int siren_video_pattern_ok(const char *pattern);
+/* The file name of frame `number` of a pattern; SIREN_EINVAL for a bad
+ * pattern, SIREN_ELIMIT when it does not fit in `size` bytes. */
+siren_status siren_video_frame_path(const char *pattern, int number, char *out,
+                                    size_t size);
+void siren_video_free(siren_video *video);
+
 /* ------------------------------------------------------------------ shapes */
 
 /* A triangle mesh or an oriented point cloud (n_faces == 0). */
@@ -409,6 +444,31 @@ siren_status siren_render_audio(const siren_net *net, int rate, int threads,
  * dB. The model is evaluated at the reference's sample times. */
 siren_status siren_eval_audio(const siren_net *net, const siren_audio *ref,
                               int threads, double *psnr_db, double *snr_db);
+
+/* Video: (t, row, col), each linspace(-1, 1) over frames, rows and columns,
+ * -> values mapped from [0, 1] to [-1, 1], one output per channel, MSE.
+ * Each step draws `sample_frac` of all voxels uniformly with replacement,
+ * as the official train_video.py (0.0038 there); opt->batch, when set,
+ * gives the count instead; sample_frac >= 1 with no batch is full batch.
+ * The model's metadata keeps frames, height, width and channels.
+ * res->psnr_db is over every voxel after the last step. */
+siren_status siren_fit_video(const siren_video *video, double sample_frac,
+                             const siren_config *cfg, const siren_train_opts *opt,
+                             siren_net **net, siren_fit_result *res);
+/* One frame of a video model at any size and frame count: frame `index` of
+ * `frames` evenly spaced over the fitted duration (frames 2F - 1 doubles
+ * the frame rate of an F-frame fit and keeps its frames as the even ones).
+ * Values back in [0, 1], clamped. dst is allocated here. */
+siren_status siren_render_video_frame(const siren_net *net, int index, int frames,
+                                      int width, int height, int threads,
+                                      siren_image *dst);
+/* A video model against reference frames of the fitted size and count, on
+ * the [-1, 1] range with the model's output clamped as a render's: the
+ * PSNR of every frame (psnr_per_frame, ref->frames entries), their mean,
+ * and the PSNR over all voxels at once. */
+siren_status siren_eval_video(const siren_net *net, const siren_video *ref,
+                              int threads, double *psnr_per_frame,
+                              double *psnr_mean_db, double *psnr_all_db);
 
 /* Render an image-task model at any size (values mapped back to [0, 1],
  * clamped). dst is allocated here. */

@@ -83,21 +83,32 @@ siren_status siren_train_values(siren_net *net, const float *coords,
                                    opt, res);
 }
 
-siren_status siren_train_values_loss(siren_net *net, const float *coords,
-                                     const float *targets, size_t n,
-                                     siren_value_loss kind,
-                                     const siren_train_opts *opt,
-                                     siren_fit_result *res) {
+/* Points of a source into x, t: the points idx[k] (a minibatch) or, with
+ * idx NULL, the points first, first + 1, ... */
+static void source_fill(const siren_point_source *src, const size_t *idx, size_t first,
+                        size_t m, int din, int dout, float *x, float *t) {
+    for (size_t k = 0; k < m; k++)
+        src->point(src->user, idx ? idx[k] : first + k, x + k * din, t + k * dout);
+}
+
+/* The values loop, over arrays (coords, targets: minibatches drawn from a
+ * permutation reshuffled every epoch) or a point source (src: uniformly
+ * with replacement). */
+static siren_status train_values(siren_net *net, const float *coords,
+                                 const float *targets, const siren_point_source *src,
+                                 size_t n, siren_value_loss kind,
+                                 const siren_train_opts *opt, siren_fit_result *res) {
     const int mse = kind == SIREN_LOSS_MSE;
     const int din = net->cfg.in_features, dout = net->cfg.out_features;
     const int threads = siren_threads_resolve(opt->threads);
     const int full = opt->batch == 0 || opt->batch >= n;
     const size_t cap = full ? n : opt->batch;
+    const int arrays = coords != NULL;
     siren_status st = SIREN_OK;
     siren_work *w = NULL;
     siren_loop L = {0};
     float *grad = NULL, *gy = NULL, *bx = NULL, *bt = NULL;
-    size_t *perm = NULL;
+    size_t *perm = NULL, *idx = NULL;
     double *partial = NULL;
     memset(res, 0, sizeof *res);
     res->accuracy = NAN;
@@ -109,35 +120,39 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
     grad = malloc(net->n_params * sizeof *grad);
     gy = malloc(cap * dout * sizeof *gy);
     partial = calloc(threads, sizeof *partial);
-    if (!full) {
+    int ok = grad && gy && partial;
+    if (!full || !arrays) {
         bx = malloc(cap * din * sizeof *bx);
         bt = malloc(cap * dout * sizeof *bt);
-        perm = malloc(n * sizeof *perm);
+        ok = ok && bx && bt;
     }
-    if (!grad || !gy || !partial || (!full && (!bx || !bt || !perm))) {
+    if (!full && arrays) ok = ok && (perm = malloc(n * sizeof *perm));
+    if (!full && !arrays) ok = ok && (idx = malloc(cap * sizeof *idx));
+    if (!ok) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
         goto done;
     }
-    if ((st = siren_loop_open(&L, net, opt, full ? NULL : perm, n, full ? 0 : cap,
-                              threads)))
-        goto done;
+    if ((st = siren_loop_open(&L, net, opt, perm, n, full ? 0 : cap, threads))) goto done;
+    /* a source's full batch is gathered once */
+    if (full && !arrays) source_fill(src, NULL, 0, n, din, dout, bx, bt);
+    const float *x = full && arrays ? coords : bx, *t = full && arrays ? targets : bt;
     double loss = NAN;
     while (L.step < opt->steps) {
         siren_loop_tick(&L);
-        const float *x = coords, *t = targets;
-        size_t m = n;
-        if (!full) {
+        if (!full && arrays) {
             for (size_t k = 0; k < cap; k++) {
                 size_t i = siren_loop_next_point(&L.ck);
                 memcpy(bx + k * din, coords + i * din, din * sizeof *bx);
                 memcpy(bt + k * dout, targets + i * dout, dout * sizeof *bt);
             }
-            x = bx; t = bt; m = cap;
+        } else if (!full) {
+            for (size_t k = 0; k < cap; k++) idx[k] = siren_rng_below(&L.ck.rng, n);
+            source_fill(src, idx, 0, cap, din, dout, bx, bt);
         }
-        siren_net_forward(net, w, x, m, 1);
-        loss = loss_grad(kind, w->act[net->n_linear], t, m * dout, gy,
-                         m * dout, threads, partial) / (double)(m * dout);
-        siren_net_backward(net, w, m, gy, grad);
+        siren_net_forward(net, w, x, cap, 1);
+        loss = loss_grad(kind, w->act[net->n_linear], t, cap * dout, gy,
+                         cap * dout, threads, partial) / (double)(cap * dout);
+        siren_net_backward(net, w, cap, gy, grad);
         /* past the guard's retries: stop with the last good state, and
          * still fill in the result (the caller keeps that model) */
         int stop;
@@ -160,9 +175,16 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
         sse = 0;
         for (size_t i = 0; i < n; i += cap) {
             size_t m = n - i < cap ? n - i : cap;
-            siren_net_forward(net, w, coords + i * din, m, 0);
-            sse += loss_grad(kind, w->act[net->n_linear], targets + i * dout,
-                             m * dout, NULL, 1, threads, partial);
+            const float *xi = bx, *ti = bt; /* a source's full batch is there */
+            if (arrays) {
+                xi = coords + i * din;
+                ti = targets + i * dout;
+            } else if (!full) {
+                source_fill(src, NULL, i, m, din, dout, bx, bt);
+            }
+            siren_net_forward(net, w, xi, m, 0);
+            sse += loss_grad(kind, w->act[net->n_linear], ti, m * dout, NULL, 1,
+                             threads, partial);
         }
         if (isfinite(sse) || !again || !siren_guard_restore(&L.guard, net, &L.adam, &L.step))
             break;
@@ -173,8 +195,23 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
 done:
     siren_work_free(w);
     siren_loop_close(&L);
-    free(grad); free(gy); free(bx); free(bt); free(perm); free(partial);
+    free(grad); free(gy); free(bx); free(bt); free(perm); free(idx); free(partial);
     return st;
+}
+
+siren_status siren_train_values_loss(siren_net *net, const float *coords,
+                                     const float *targets, size_t n,
+                                     siren_value_loss kind,
+                                     const siren_train_opts *opt,
+                                     siren_fit_result *res) {
+    return train_values(net, coords, targets, NULL, n, kind, opt, res);
+}
+
+siren_status siren_train_values_source(siren_net *net, const siren_point_source *src,
+                                       siren_value_loss kind,
+                                       const siren_train_opts *opt,
+                                       siren_fit_result *res) {
+    return train_values(net, NULL, NULL, src, src->n, kind, opt, res);
 }
 
 /* ------------------------------------------------- derivative supervision */

@@ -31,6 +31,23 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
                                      const siren_train_opts *opt,
                                      siren_fit_result *res);
 
+/* Training points that are not held as arrays: `point` writes point i's
+ * coordinates x (in) and targets t (out). For signals whose coordinates
+ * would not fit in memory (video: 3 floats per voxel). */
+typedef struct {
+    size_t n;
+    void (*point)(const void *user, size_t i, float *x, float *t);
+    const void *user;
+} siren_point_source;
+
+/* siren_train_values_loss over a point source. Minibatches (opt->batch
+ * below n) are drawn uniformly with replacement from the checkpointed RNG,
+ * as the official video sampler, so no permutation of n is kept. */
+siren_status siren_train_values_source(siren_net *net, const siren_point_source *src,
+                                       siren_value_loss kind,
+                                       const siren_train_opts *opt,
+                                       siren_fit_result *res);
+
 /* Fit a scalar output through its input derivatives alone (Poisson-style
  * supervision): grad_t (n, d) the target gradient and/or lapl_t (n) the
  * target Laplacian; NULL leaves that term out. The loss is the official
