@@ -44,6 +44,11 @@ int cli_parse_size(const char *s, int *w, int *h);
 /* Load an image (exit 1 on failure), warn on a dropped alpha channel unless
  * quiet, and resample it to w x h when w > 0 (area average when shrinking). */
 void cli_load_image(const char *path, int w, int h, int quiet, siren_image *img);
+/* --arch, --init-first/--init-hidden (NULL: the architecture's), --pe-freqs,
+ * --ff-features (0: the defaults) applied to cfg; usage errors exit 2. */
+void cli_apply_arch(const char *cmd, siren_config *cfg, const char *arch,
+                    const char *init_first, const char *init_hidden, int pe_freqs,
+                    int ff_features);
 /* Read a video (siren_video_load), every frame resized to w x h when w is
  * set; dies with the library's message on failure. */
 void cli_load_video(const char *path, int max_frames, size_t max_values, int w, int h,

@@ -157,6 +157,29 @@ void cli_load_video(const char *path, int max_frames, size_t max_values, int w, 
     v->height = h;
 }
 
+void cli_apply_arch(const char *cmd, siren_config *cfg, const char *arch,
+                    const char *init_first, const char *init_hidden, int pe_freqs,
+                    int ff_features) {
+    if (siren_config_arch(cfg, arch))
+        cli_usage_error(cmd, "--arch %s: not one of siren, relu, relu-pe, tanh, ffn", arch);
+    const char *names[2] = {init_first, init_hidden};
+    siren_init *dst[2] = {&cfg->init_first, &cfg->init_hidden};
+    for (int k = 0; k < 2; k++) {
+        if (!names[k]) continue;
+        int id = siren_init_parse(names[k]);
+        if (id < 0)
+            cli_usage_error(cmd, "--init %s: not one of siren, xavier-uniform, "
+                                 "xavier-normal, kaiming-uniform, kaiming-normal, normal",
+                            names[k]);
+        *dst[k] = (siren_init)id;
+    }
+    if (pe_freqs && cfg->encoding != SIREN_ENC_PE)
+        cli_usage_error(cmd, "--pe-freqs is for --arch relu-pe");
+    if ((ff_features || cfg->ff_scale != 10.0f) && cfg->encoding != SIREN_ENC_FFN)
+        cli_usage_error(cmd, "--ff-features and --ff-scale are for --arch ffn");
+    cfg->encoding_features = cfg->encoding == SIREN_ENC_PE ? pe_freqs : ff_features;
+}
+
 /* ---------------------------------------------------------------- progress */
 
 double cli_seconds(void) {

@@ -69,8 +69,22 @@ static const char *fit_help =
     "  --layers N           hidden layers (3)\n"
     "  --omega0 W           omega_0 of the first layer (30)\n"
     "  --omega0-hidden W    omega_0 of the hidden layers (30)\n"
-    "  --arch siren         architecture (only siren in this version)\n"
-    "  --init siren         initialisation (only siren in this version)\n"
+    "  --arch A             siren; relu (Kaiming-normal init, the seeds' ReLU\n"
+    "                       baseline); relu-pe (ReLU after the NeRF positional\n"
+    "                       encoding sin/cos(2^k pi x), k < --pe-freqs); tanh\n"
+    "                       (Xavier-normal); ffn (ReLU after Gaussian random\n"
+    "                       Fourier features). Encodings are fixed and have exact\n"
+    "                       derivatives; every task takes every arch, but sdf\n"
+    "                       (the double backward) only those without an encoding\n"
+    "  --init I             initialisation of every layer: siren, xavier-uniform,\n"
+    "                       xavier-normal, kaiming-uniform, kaiming-normal, normal\n"
+    "                       (default: the architecture's)\n"
+    "  --init-first I       the first layer's (of the MLP, after an encoding)\n"
+    "  --init-hidden I      the other layers'\n"
+    "  --init-std S         standard deviation of --init normal (1)\n"
+    "  --pe-freqs L         relu-pe: frequencies per input (4 for 2-D, 10 for 3-D)\n"
+    "  --ff-features M      ffn: random frequencies, 2M features (256)\n"
+    "  --ff-scale S         ffn: standard deviation of the frequencies (10)\n"
     "  --steps N            Adam steps (500)\n"
     "  --lr X               learning rate (1e-4)\n"
     "  --batch full|N       points per step: all pixels, or N random ones (full)\n"
@@ -343,6 +357,8 @@ int cli_fit(int argc, char **argv) {
         points_set = 0, omega_set = 0, mix = 0, max_frames = 0, frac_set = 0;
     size_t max_samples = 0;
     double sample_frac = 0.0038;
+    const char *arch = "siren", *init_first = NULL, *init_hidden = NULL;
+    int pe_freqs = 0, ff_features = 0;
     siren_shape_opts so = siren_shape_opts_default();
     size_t max_points = 0;
     for (int i = 1; i < argc; i++) {
@@ -376,15 +392,19 @@ int cli_fit(int argc, char **argv) {
             max_frames = (int)cli_int(cmd, "--frames", v, 1, 100000000);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--max-samples")))
             max_samples = (size_t)cli_int(cmd, "--max-samples", v, 1, 1L << 40);
-        else if ((v = cli_opt(cmd, argc, argv, &i, "--arch"))) {
-            if (strcmp(v, "siren") != 0)
-                cli_usage_error(cmd, "--arch %s is not available in this version "
-                                     "(only siren)", v);
-        } else if ((v = cli_opt(cmd, argc, argv, &i, "--init"))) {
-            if (strcmp(v, "siren") != 0)
-                cli_usage_error(cmd, "--init %s is not available in this version "
-                                     "(only siren)", v);
-        } else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--arch"))) arch = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--init"))) init_first = init_hidden = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--init-first"))) init_first = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--init-hidden"))) init_hidden = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--init-std")))
+            cfg.init_std = (float)cli_double(cmd, "--init-std", v, 1e-12, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--pe-freqs")))
+            pe_freqs = (int)cli_int(cmd, "--pe-freqs", v, 1, 30);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--ff-features")))
+            ff_features = (int)cli_int(cmd, "--ff-features", v, 1, 4096);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--ff-scale")))
+            cfg.ff_scale = (float)cli_double(cmd, "--ff-scale", v, 1e-6, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {
             opt.steps = (int)cli_int(cmd, "--steps", v, 0, 100000000);
             steps_set = 1;
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
@@ -431,6 +451,7 @@ int cli_fit(int argc, char **argv) {
     if (is_compose && !input2) cli_usage_error(cmd, "compose needs two images, A and B");
     if (mask_path && !is_compose) cli_usage_error(cmd, "--mask is for compose only");
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
+    cli_apply_arch(cmd, &cfg, arch, init_first, init_hidden, pe_freqs, ff_features);
     if (opt.checkpoint_every > 0 && !opt.checkpoint)
         cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
     if (is_audio) {

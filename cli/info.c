@@ -28,9 +28,24 @@ int cli_info(int argc, char **argv) {
     if (siren_net_load(model, &net)) cli_fail();
     const siren_config *c = siren_net_config(net);
     size_t params = siren_net_param_count(net);
+    char abuf[32], ebuf[96] = "";
+    const char *arch = siren_config_arch_name(c, abuf);
+    if (c->encoding == SIREN_ENC_PE)
+        snprintf(ebuf, sizeof ebuf, ", positional encoding of %d frequencies (fixed)",
+                 c->encoding_features);
+    else if (c->encoding == SIREN_ENC_FFN)
+        snprintf(ebuf, sizeof ebuf, ", %d Gaussian Fourier features of scale %g (fixed)",
+                 c->encoding_features, c->ff_scale);
     if (json) {
         cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "arch", "siren");
+        cJSON_AddStringToObject(o, "arch", arch);
+        cJSON_AddStringToObject(o, "activation", siren_activation_name(c->activation));
+        cJSON_AddStringToObject(o, "init_first", siren_init_name(c->init_first));
+        cJSON_AddStringToObject(o, "init_hidden", siren_init_name(c->init_hidden));
+        if (c->encoding != SIREN_ENC_NONE) {
+            cJSON_AddStringToObject(o, "encoding", c->encoding == SIREN_ENC_PE ? "pe" : "ffn");
+            cJSON_AddNumberToObject(o, "encoding_features", c->encoding_features);
+        }
         cJSON_AddNumberToObject(o, "in_features", c->in_features);
         cJSON_AddNumberToObject(o, "out_features", c->out_features);
         cJSON_AddNumberToObject(o, "hidden_features", c->hidden_features);
@@ -49,11 +64,12 @@ int cli_info(int argc, char **argv) {
         free(s);
         cJSON_Delete(o);
     } else {
-        printf("%s: SIREN %d -> %d x%d hidden layers of %d -> %d, omega_0 %g "
-               "(first) / %g (hidden), %zu parameters (%.1f KiB as float32)\n",
-               model, c->in_features, c->hidden_features, c->hidden_layers,
-               c->hidden_features, c->out_features, c->first_omega_0,
-               c->hidden_omega_0, params, params * 4 / 1024.0);
+        printf("%s: %s %d -> %d x%d hidden layers of %d -> %d%s, omega_0 %g "
+               "(first) / %g (hidden), init %s / %s, %zu parameters (%.1f KiB as "
+               "float32)\n", model, arch, c->in_features, c->hidden_features,
+               c->hidden_layers, c->hidden_features, c->out_features, ebuf,
+               c->first_omega_0, c->hidden_omega_0, siren_init_name(c->init_first),
+               siren_init_name(c->init_hidden), params, params * 4 / 1024.0);
         for (int i = 0; i < siren_net_meta_count(net); i++) {
             const char *k, *v;
             siren_net_meta_at(net, i, &k, &v);

@@ -201,6 +201,45 @@ const char *siren_activation_name(siren_activation act);
 /* The activation named `name`; -1 when unknown. */
 int siren_activation_parse(const char *name);
 
+/* An input encoding in front of the MLP, for the baselines. Both are a
+ * fixed (never trained) sine layer of omega_0 1, so exact derivatives come
+ * from the same jets as a SIREN's:
+ *   PE  (NeRF positional encoding): sin(2^k pi x_j) and cos(2^k pi x_j),
+ *       k < L (encoding_features), j < d: 2 L d features, ordered
+ *       [sin for (k, j) k-major ..., then cos in the same order];
+ *   FFN (Gaussian random Fourier features, Tancik et al. 2020): sin(2 pi B x)
+ *       then cos(2 pi B x), B (m, d) ~ N(0, ff_scale^2), m =
+ *       encoding_features: 2 m features.
+ * The encoding is linear layer 0 of the model file (its weights 2^k pi or
+ * 2 pi B, biases 0 or pi/2), so a PyTorch loader needs no special case. */
+typedef enum {
+    SIREN_ENC_NONE = 0,
+    SIREN_ENC_PE = 1,
+    SIREN_ENC_FFN = 2
+} siren_encoding;
+
+/* Weight initialisations; biases always PyTorch's nn.Linear default
+ * U(-1/sqrt(in), 1/sqrt(in)).
+ *   SIREN           first layer U(-1/in, 1/in), later ones
+ *                   U(-sqrt(6/in)/omega_hidden, sqrt(6/in)/omega_hidden)
+ *   XAVIER_UNIFORM  U(-sqrt(6/(in+out)), +)     XAVIER_NORMAL  N(0, 2/(in+out))
+ *   KAIMING_UNIFORM U(-sqrt(6/in), +)           KAIMING_NORMAL N(0, 2/in)
+ *                   (fan_in, ReLU gain: the official ReLU baseline's)
+ *   NORMAL          N(0, init_std^2) */
+typedef enum {
+    SIREN_INIT_SIREN = 0,
+    SIREN_INIT_XAVIER_UNIFORM = 1,
+    SIREN_INIT_XAVIER_NORMAL = 2,
+    SIREN_INIT_KAIMING_UNIFORM = 3,
+    SIREN_INIT_KAIMING_NORMAL = 4,
+    SIREN_INIT_NORMAL = 5
+} siren_init;
+
+/* "siren", "xavier-uniform", ..., "normal"; NULL for an unknown value. */
+const char *siren_init_name(siren_init init);
+/* The initialisation named `name`; -1 when unknown. */
+int siren_init_parse(const char *name);
+
 typedef struct {
     int in_features;      /* d: 2 for images */
     int out_features;     /* m: 1 gray, 3 RGB */
@@ -209,10 +248,27 @@ typedef struct {
     float first_omega_0;  /* omega_0 of the first sine layer */
     float hidden_omega_0; /* omega_0 of the other sine layers */
     siren_activation activation;
+    /* Baselines and ablations (siren_config_default: none, SIREN init). */
+    siren_encoding encoding;
+    int encoding_features; /* PE: L (0: 4 for d <= 2, else 10); FFN: m (0: 256) */
+    float ff_scale;        /* FFN: the standard deviation of B (default 10) */
+    siren_init init_first, init_hidden; /* the first MLP layer; the others */
+    float init_std;        /* SIREN_INIT_NORMAL's standard deviation (1) */
 } siren_config;
 
 /* The official image recipe: 256 wide, 3 hidden layers, omega_0 30. */
 siren_config siren_config_default(int in_features, int out_features);
+
+/* Set cfg's activation, encoding and initialisations to a named
+ * architecture: "siren"; "relu" (Kaiming-normal, as the seeds' ReLU
+ * baseline); "relu-pe" (ReLU after the positional encoding); "tanh"
+ * (Xavier-normal); "ffn" (ReLU after Gaussian Fourier features). Width,
+ * depth and omega_0 are kept. SIREN_EINVAL for an unknown name. */
+siren_status siren_config_arch(siren_config *cfg, const char *arch);
+/* The architecture's name as above, from activation and encoding
+ * ("sine+pe" and the like for combinations without a name). The string is
+ * static or in `buf` (32 bytes). */
+const char *siren_config_arch_name(const siren_config *cfg, char buf[32]);
 
 typedef struct siren_net siren_net;
 

@@ -26,7 +26,10 @@ class siren_config(Structure):
     _fields_ = [("in_features", c_int), ("out_features", c_int),
                 ("hidden_features", c_int), ("hidden_layers", c_int),
                 ("first_omega_0", c_float), ("hidden_omega_0", c_float),
-                ("activation", c_int)]  # siren_activation, an enum
+                ("activation", c_int),  # siren_activation, an enum
+                ("encoding", c_int), ("encoding_features", c_int),
+                ("ff_scale", c_float), ("init_first", c_int),
+                ("init_hidden", c_int), ("init_std", c_float)]
 
 
 class siren_progress(Structure):

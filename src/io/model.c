@@ -21,7 +21,8 @@
  * override them. */
 static const char *const arch_keys[] = {
     "format", "version", "activation", "in_features", "out_features",
-    "hidden_features", "hidden_layers", "first_omega_0", "hidden_omega_0"};
+    "hidden_features", "hidden_layers", "first_omega_0", "hidden_omega_0",
+    "arch", "encoding", "encoding_features", "ff_scale", "init_first", "init_hidden"};
 #define N_ARCH_KEYS (int)(sizeof arch_keys / sizeof arch_keys[0])
 
 static int is_arch_key(const char *k) {
@@ -64,6 +65,16 @@ siren_status siren_net_save(const siren_net *net, const char *path) {
     snprintf(vals[6], 32, "%d", c->hidden_layers);
     snprintf(vals[7], 32, "%.9g", c->first_omega_0);
     snprintf(vals[8], 32, "%.9g", c->hidden_omega_0);
+    char an[32];
+    snprintf(vals[9], 32, "%s", siren_config_arch_name(c, an));
+    snprintf(vals[10], 32, "%s", c->encoding == SIREN_ENC_PE ? "pe"
+                                 : c->encoding == SIREN_ENC_FFN ? "ffn" : "none");
+    /* the resolved count: L frequencies per input, or m Fourier features */
+    const int E = siren_encoding_width(c);
+    snprintf(vals[11], 32, "%d", c->encoding == SIREN_ENC_PE ? E / (2 * c->in_features) : E / 2);
+    snprintf(vals[12], 32, "%.9g", c->ff_scale);
+    snprintf(vals[13], 32, "%s", siren_init_name(c->init_first));
+    snprintf(vals[14], 32, "%s", siren_init_name(c->init_hidden));
     int nm = 0, cap = N_ARCH_KEYS + net->n_meta + 1;
     const char **keys = malloc(cap * sizeof *keys);
     const char **values = malloc(cap * sizeof *values);
@@ -157,14 +168,46 @@ siren_status siren_net_load(const char *path, siren_net **out) {
         (st = meta_float(f, path, "first_omega_0", &c.first_omega_0)) ||
         (st = meta_float(f, path, "hidden_omega_0", &c.hidden_omega_0)))
         goto fail;
+    /* Baselines' encodings (files before them have none); the
+     * initialisations are a record only. */
+    const char *enc = siren_st_meta(f, "encoding");
+    c.ff_scale = 10.0f;
+    c.init_std = 1.0f;
+    if (enc && strcmp(enc, "none")) {
+        if (!strcmp(enc, "pe")) c.encoding = SIREN_ENC_PE;
+        else if (!strcmp(enc, "ffn")) c.encoding = SIREN_ENC_FFN;
+        else {
+            st = siren_fail(SIREN_EFORMAT, "%s: encoding \"%s\" is not supported (none, "
+                            "pe or ffn)", path, enc);
+            goto fail;
+        }
+        if ((st = meta_int(f, path, "encoding_features", 1, 4096, &c.encoding_features)))
+            goto fail;
+        if (siren_st_meta(f, "ff_scale") &&
+            (st = meta_float(f, path, "ff_scale", &c.ff_scale)))
+            goto fail;
+    }
+    const char *ini;
+    if ((ini = siren_st_meta(f, "init_first")) && siren_init_parse(ini) >= 0)
+        c.init_first = (siren_init)siren_init_parse(ini);
+    if ((ini = siren_st_meta(f, "init_hidden")) && siren_init_parse(ini) >= 0)
+        c.init_hidden = (siren_init)siren_init_parse(ini);
+    if ((st = siren_config_check(&c))) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", siren_last_error());
+        st = siren_fail(SIREN_EFORMAT, "%s: %s", path, why);
+        goto fail;
+    }
     /* Every tensor is checked against the metadata before the network is
      * allocated, so its size is bounded by the file's own data: metadata
      * alone (hidden 8192, 64 layers) would otherwise have a 1 KB file
      * allocate 17 GB (tests/data/fuzz/safetensors/). */
-    int n_linear = c.hidden_layers + 2;
+    const int enc_width = siren_encoding_width(&c);
+    int n_linear = c.hidden_layers + 2 + (enc_width > 0);
     int64_t dims[SIREN_MAX_LINEAR + 1];
     dims[0] = c.in_features;
     for (int l = 1; l < n_linear; l++) dims[l] = c.hidden_features;
+    if (enc_width) dims[1] = enc_width;
     dims[n_linear] = c.out_features;
     if (siren_st_count(f) != 2 * n_linear) {
         st = siren_fail(SIREN_EFORMAT,

@@ -47,6 +47,9 @@ siren_status siren_grad_work_create(const siren_net *net, size_t cap,
     if (net->cfg.out_features != 1)
         return siren_fail(SIREN_EINVAL, "the double backward needs one output, "
                           "the model has %d", net->cfg.out_features);
+    if (net->cfg.encoding != SIREN_ENC_NONE)
+        return siren_fail(SIREN_EINVAL, "the double backward takes networks of one "
+                          "width; this one has an input encoding (use the jets)");
     siren_grad_work *g = calloc(1, sizeof *g);
     if (!g) return siren_fail(SIREN_ENOMEM, "out of memory");
     g->cap = cap;

@@ -131,7 +131,6 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
                        size_t n) {
     SIREN_ASSERT(n <= w->cap && w->n_linear == net->n_linear);
     siren_gemm_set_threads(w->threads);
-    const siren_sine_row_fn act_row = siren_act_row(net->cfg.activation);
     const int L = net->n_linear, d = w->d, C = w->channels;
     const siren_jet_mode mode = w->mode;
     w->x = x;
@@ -140,6 +139,8 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
         const float *Wt = net->params + net->w_off[l];
         const float *b = net->params + net->b_off[l];
         const float omega = siren_layer_omega(net, l);
+        const siren_activation act = siren_layer_act(net, l);
+        const siren_sine_row_fn act_row = siren_act_row(act);
         float *P = w->pre[l], *Q = w->post[l + 1], *F1 = w->fp[l];
         if (l > 0)
             siren_gemm_abt(C * (int)n, dout, din, w->post[l], Wt, 0.0f, P);
@@ -170,7 +171,7 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
             memcpy(f, zr, dout * sizeof(float));
             act_row(dout, b, omega, f, f1);
             if (mode == SIREN_JET_VALUE) continue;
-            if (mode != SIREN_JET_GRAD) siren_act_d23(net->cfg.activation, omega, dout, f, f1, f2, NULL);
+            if (mode != SIREN_JET_GRAD) siren_act_d23(act, omega, dout, f, f1, f2, NULL);
             if (mode == SIREN_JET_LAPL) memset(sq, 0, dout * sizeof(float));
             for (int j = 0; j < d; j++) {
                 const float *jz = P + (1 + j) * rs + r * dout;
@@ -234,7 +235,7 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
             const float *f = Q + r * dout, *f1 = F1 + r * dout;
             float *gz = g + r * dout;
             if (mode != SIREN_JET_VALUE)
-                siren_act_d23(net->cfg.activation, omega, dout, f, f1, f2,
+                siren_act_d23(siren_layer_act(net, l), omega, dout, f, f1, f2,
                         mode == SIREN_JET_GRAD ? NULL : f3);
             /* acc = gh f' + Σ_j gJ_j Jz_j f''  (+ the second-order terms) */
 #pragma omp simd
@@ -349,6 +350,7 @@ void siren_jet_backward(const siren_net *net, siren_jet_work *w, size_t n,
         w->g = w->g2;
         w->g2 = t;
     }
+    siren_net_zero_frozen(net, grad);
 }
 
 /* -------------------------------------------------------- evaluation API */

@@ -22,7 +22,75 @@ siren_config siren_config_default(int in_features, int out_features) {
     c.first_omega_0 = 30.0f;
     c.hidden_omega_0 = 30.0f;
     c.activation = SIREN_ACT_SINE;
+    c.encoding = SIREN_ENC_NONE;
+    c.encoding_features = 0;
+    c.ff_scale = 10.0f;
+    c.init_first = c.init_hidden = SIREN_INIT_SIREN;
+    c.init_std = 1.0f;
     return c;
+}
+
+const char *siren_init_name(siren_init init) {
+    switch (init) {
+    case SIREN_INIT_SIREN: return "siren";
+    case SIREN_INIT_XAVIER_UNIFORM: return "xavier-uniform";
+    case SIREN_INIT_XAVIER_NORMAL: return "xavier-normal";
+    case SIREN_INIT_KAIMING_UNIFORM: return "kaiming-uniform";
+    case SIREN_INIT_KAIMING_NORMAL: return "kaiming-normal";
+    case SIREN_INIT_NORMAL: return "normal";
+    }
+    return NULL;
+}
+
+int siren_init_parse(const char *name) {
+    for (int i = SIREN_INIT_SIREN; i <= SIREN_INIT_NORMAL; i++)
+        if (strcmp(name, siren_init_name((siren_init)i)) == 0) return i;
+    return -1;
+}
+
+static const struct {
+    const char *name;
+    siren_activation act;
+    siren_encoding enc;
+    siren_init init;
+} archs[] = {
+    {"siren", SIREN_ACT_SINE, SIREN_ENC_NONE, SIREN_INIT_SIREN},
+    {"relu", SIREN_ACT_RELU, SIREN_ENC_NONE, SIREN_INIT_KAIMING_NORMAL},
+    {"relu-pe", SIREN_ACT_RELU, SIREN_ENC_PE, SIREN_INIT_KAIMING_NORMAL},
+    {"tanh", SIREN_ACT_TANH, SIREN_ENC_NONE, SIREN_INIT_XAVIER_NORMAL},
+    {"ffn", SIREN_ACT_RELU, SIREN_ENC_FFN, SIREN_INIT_KAIMING_NORMAL},
+};
+
+siren_status siren_config_arch(siren_config *c, const char *arch) {
+    for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
+        if (!strcmp(arch, archs[i].name)) {
+            c->activation = archs[i].act;
+            c->encoding = archs[i].enc;
+            c->init_first = c->init_hidden = archs[i].init;
+            return SIREN_OK;
+        }
+    return siren_fail(SIREN_EINVAL, "unknown architecture '%s' (siren, relu, relu-pe, "
+                      "tanh, ffn)", arch);
+}
+
+const char *siren_config_arch_name(const siren_config *c, char buf[32]) {
+    for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
+        if (c->activation == archs[i].act && c->encoding == archs[i].enc)
+            return archs[i].name;
+    const char *a = siren_activation_name(c->activation);
+    snprintf(buf, 32, "%s+%s", a ? a : "?",
+             c->encoding == SIREN_ENC_PE ? "pe" : c->encoding == SIREN_ENC_FFN ? "ffn" : "none");
+    return buf;
+}
+
+int siren_encoding_width(const siren_config *c) {
+    switch (c->encoding) {
+    case SIREN_ENC_PE:
+        return 2 * c->in_features *
+               (c->encoding_features > 0 ? c->encoding_features : c->in_features <= 2 ? 4 : 10);
+    case SIREN_ENC_FFN: return 2 * (c->encoding_features > 0 ? c->encoding_features : 256);
+    default: return 0;
+    }
 }
 
 siren_status siren_config_check(const siren_config *c) {
@@ -45,6 +113,22 @@ siren_status siren_config_check(const siren_config *c) {
     if (!siren_activation_name(c->activation))
         return siren_fail(SIREN_EINVAL, "unknown activation %d",
                           (int)c->activation);
+    if (c->encoding < SIREN_ENC_NONE || c->encoding > SIREN_ENC_FFN)
+        return siren_fail(SIREN_EINVAL, "unknown encoding %d", (int)c->encoding);
+    if (c->encoding_features < 0 || c->encoding_features > 4096 ||
+        siren_encoding_width(c) > SIREN_MAX_FEATURES)
+        return siren_fail(SIREN_EINVAL, "encoding features %d out of range",
+                          c->encoding_features);
+    if (c->encoding == SIREN_ENC_PE && c->encoding_features > 30)
+        return siren_fail(SIREN_EINVAL, "%d positional-encoding frequencies: at most 30 "
+                          "(2^30 pi is past float precision)", c->encoding_features);
+    if (c->encoding == SIREN_ENC_FFN && !(c->ff_scale > 0 && isfinite(c->ff_scale)))
+        return siren_fail(SIREN_EINVAL, "the Fourier-feature scale must be positive");
+    if (!siren_init_name(c->init_first) || !siren_init_name(c->init_hidden))
+        return siren_fail(SIREN_EINVAL, "unknown initialisation");
+    if ((c->init_first == SIREN_INIT_NORMAL || c->init_hidden == SIREN_INIT_NORMAL) &&
+        !(c->init_std > 0 && isfinite(c->init_std)))
+        return siren_fail(SIREN_EINVAL, "the init standard deviation must be positive");
     return SIREN_OK;
 }
 
@@ -71,9 +155,11 @@ siren_status siren_net_alloc(const siren_config *cfg, siren_net **out) {
     siren_net *net = calloc(1, sizeof *net);
     if (!net) return siren_fail(SIREN_ENOMEM, "out of memory");
     net->cfg = *cfg;
-    net->n_linear = cfg->hidden_layers + 2;
+    const int enc = siren_encoding_width(cfg);
+    net->n_linear = cfg->hidden_layers + 2 + (enc > 0);
     net->dims[0] = cfg->in_features;
     for (int l = 1; l < net->n_linear; l++) net->dims[l] = cfg->hidden_features;
+    if (enc) net->dims[1] = enc;
     net->dims[net->n_linear] = cfg->out_features;
     size_t off = 0;
     for (int l = 0; l < net->n_linear; l++) {
@@ -92,11 +178,39 @@ siren_status siren_net_alloc(const siren_config *cfg, siren_net **out) {
     return SIREN_OK;
 }
 
-/* Official SIREN init (Sitzmann et al., DESIGN §4): first layer
- * W ~ U(-1/in, 1/in); every later layer, the last linear one included,
- * W ~ U(-sqrt(6/in)/omega_hidden, +sqrt(6/in)/omega_hidden), which keeps the
- * pre-activations' distribution the same through depth. Biases keep
- * PyTorch's nn.Linear default U(-1/sqrt(in), 1/sqrt(in)). */
+/* A standard normal draw (Box-Muller; one of the pair is dropped, so the
+ * stream stays simple to reproduce). */
+static double rng_normal(siren_rng *rng) {
+    double u = siren_rng_uniform(rng), v = siren_rng_uniform(rng);
+    return sqrt(-2.0 * log(1.0 - u)) * cos(2 * M_PI * v);
+}
+
+/* The fixed encoding layer (siren.h, siren_encoding): W (E, d), b (E). */
+static void encoding_init(const siren_config *cfg, siren_rng *rng, int E, float *W,
+                          float *b) {
+    const int d = cfg->in_features, half = E / 2;
+    if (cfg->encoding == SIREN_ENC_PE) {
+        for (int s = 0; s < half; s++) { /* s = k d + j */
+            const int k = s / d, j = s % d;
+            for (int i = 0; i < d; i++)
+                W[s * d + i] = W[(half + s) * d + i] = i == j ? (float)(ldexp(M_PI, k)) : 0;
+        }
+    } else {
+        for (int s = 0; s < half; s++)
+            for (int i = 0; i < d; i++)
+                W[s * d + i] = W[(half + s) * d + i] =
+                    (float)(2 * M_PI * cfg->ff_scale * rng_normal(rng));
+    }
+    /* sin(1 * (z + b)): b = pi/2 makes the cosines */
+    for (int s = 0; s < E; s++) b[s] = s < half ? 0.0f : (float)(M_PI / 2);
+}
+
+/* Initialisation (siren.h, siren_init). The official SIREN init (Sitzmann
+ * et al., DESIGN §4): first layer W ~ U(-1/in, 1/in); every later layer, the
+ * last linear one included, W ~ U(-sqrt(6/in)/omega_hidden, ...), which
+ * keeps the pre-activations' distribution the same through depth. Biases
+ * keep PyTorch's nn.Linear default U(-1/sqrt(in), 1/sqrt(in)). With an
+ * encoding, layer 0 is the encoding and the MLP starts at layer 1. */
 siren_status siren_net_create(const siren_config *cfg, uint64_t seed,
                               siren_net **out) {
     siren_status st = siren_net_alloc(cfg, out);
@@ -104,18 +218,42 @@ siren_status siren_net_create(const siren_config *cfg, uint64_t seed,
     siren_net *net = *out;
     siren_rng rng;
     siren_rng_seed(&rng, seed);
-    for (int l = 0; l < net->n_linear; l++) {
-        int in = net->dims[l], nout = net->dims[l + 1];
-        double wb = l == 0 ? 1.0 / in
-                           : sqrt(6.0 / in) / cfg->hidden_omega_0;
+    const int l0 = cfg->encoding != SIREN_ENC_NONE;
+    if (l0)
+        encoding_init(cfg, &rng, net->dims[1], net->params + net->w_off[0],
+                      net->params + net->b_off[0]);
+    for (int l = l0; l < net->n_linear; l++) {
+        const int in = net->dims[l], nout = net->dims[l + 1];
+        const siren_init init = l == l0 ? cfg->init_first : cfg->init_hidden;
+        double wb = 0, sd = 0; /* a uniform bound, or a normal's deviation */
+        switch (init) {
+        case SIREN_INIT_SIREN:
+            wb = l == l0 ? 1.0 / in : sqrt(6.0 / in) / cfg->hidden_omega_0;
+            break;
+        case SIREN_INIT_XAVIER_UNIFORM: wb = sqrt(6.0 / (in + nout)); break;
+        case SIREN_INIT_XAVIER_NORMAL: sd = sqrt(2.0 / (in + nout)); break;
+        case SIREN_INIT_KAIMING_UNIFORM: wb = sqrt(6.0 / in); break;
+        case SIREN_INIT_KAIMING_NORMAL: sd = sqrt(2.0 / in); break;
+        case SIREN_INIT_NORMAL: sd = cfg->init_std; break;
+        }
         double bb = 1.0 / sqrt((double)in);
         float *W = net->params + net->w_off[l], *b = net->params + net->b_off[l];
         for (size_t i = 0; i < (size_t)nout * in; i++)
-            W[i] = (float)((2 * siren_rng_uniform(&rng) - 1) * wb);
+            W[i] = (float)(sd > 0 ? sd * rng_normal(&rng)
+                                  : (2 * siren_rng_uniform(&rng) - 1) * wb);
         for (int i = 0; i < nout; i++)
             b[i] = (float)((2 * siren_rng_uniform(&rng) - 1) * bb);
     }
     return SIREN_OK;
+}
+
+size_t siren_net_frozen_params(const siren_net *net) {
+    return net->cfg.encoding != SIREN_ENC_NONE ? net->w_off[1] : 0;
+}
+
+void siren_net_zero_frozen(const siren_net *net, float *grad) {
+    size_t n = siren_net_frozen_params(net);
+    if (n) memset(grad, 0, n * sizeof *grad);
 }
 
 void siren_net_free(siren_net *net) {
@@ -281,7 +419,6 @@ void siren_net_forward(const siren_net *net, siren_work *w, const float *x,
                        size_t n, int keep_derivs) {
     SIREN_ASSERT(n <= w->cap && w->n_linear == net->n_linear);
     siren_gemm_set_threads(w->threads);
-    siren_sine_row_fn sine_row = siren_act_row(net->cfg.activation);
     const int L = net->n_linear;
     const int fuse_in = thin_in(net), fuse_out = thin_out(net);
     const float *in = x;
@@ -297,6 +434,7 @@ void siren_net_forward(const siren_net *net, siren_work *w, const float *x,
         const float *W = net->params + net->w_off[l];
         const float *b = net->params + net->b_off[l];
         const float omega = siren_layer_omega(net, l);
+        const siren_sine_row_fn sine_row = siren_act_row(siren_layer_act(net, l));
         float *z = w->act[l + 1];
         float *d = keep_derivs ? w->dact[l] : NULL;
         const int first = l == 0 && fuse_in, last = l == L - 2 && fuse_out;
@@ -474,6 +612,7 @@ void siren_net_backward(const siren_net *net, siren_work *w, size_t n,
             w->dact[l] = tmp;
         }
     }
+    siren_net_zero_frozen(net, grad);
 }
 
 /* ------------------------------------------------------------- evaluation */

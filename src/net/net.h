@@ -25,10 +25,24 @@ struct siren_net {
     char **meta_key, **meta_val;
 };
 
-/* omega_0 of sine layer l (the last linear layer has none). */
+/* omega_0 of sine layer l (the last linear layer has none). An encoding
+ * is layer 0 at omega 1; the MLP's first layer follows it. */
 static inline float siren_layer_omega(const siren_net *net, int l) {
-    return l == 0 ? net->cfg.first_omega_0 : net->cfg.hidden_omega_0;
+    const int l0 = net->cfg.encoding != SIREN_ENC_NONE;
+    return l < l0 ? 1.0f : l == l0 ? net->cfg.first_omega_0 : net->cfg.hidden_omega_0;
 }
+/* The activation of layer l: the encoding's is a sine. */
+static inline siren_activation siren_layer_act(const siren_net *net, int l) {
+    return l == 0 && net->cfg.encoding != SIREN_ENC_NONE ? SIREN_ACT_SINE
+                                                         : net->cfg.activation;
+}
+/* The encoding's output width (0 without one). */
+int siren_encoding_width(const siren_config *cfg);
+/* Leading parameters never trained (an encoding: layer 0), and a gradient
+ * with those entries zeroed (so Adam leaves them exactly as they are);
+ * every backward pass calls it. */
+size_t siren_net_frozen_params(const siren_net *net);
+void siren_net_zero_frozen(const siren_net *net, float *grad);
 
 /* Checks a configuration; fills the message on failure. */
 siren_status siren_config_check(const siren_config *cfg);

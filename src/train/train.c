@@ -265,10 +265,12 @@ static double deriv_chunk(const siren_net *net, deriv_worker *w, const float *x,
                     s += (double)e * e;
                     w->gout[q] = scale * e;
                 }
-            size_t q = (1 + (size_t)d) * m + r;
-            float e = o[q] - lt[r];
-            s += (double)e * e;
-            w->gout[q] = scale * e;
+            if (lt) {
+                size_t q = (1 + (size_t)d) * m + r;
+                float e = o[q] - lt[r];
+                s += (double)e * e;
+                w->gout[q] = scale * e;
+            }
         }
         if (want_grad) siren_jet_backward(net, w->jw, m, w->gout, w->gc);
     }
@@ -341,11 +343,14 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
     for (int t = 0; t < T; t++) {
         deriv_worker *w = wk + t;
-        if (!lapl_t) {
+        /* the double backward takes one width: an input encoding (a wider
+         * layer 0) goes through the gradient jets instead */
+        if (!lapl_t && net->cfg.encoding == SIREN_ENC_NONE) {
             if ((st = siren_grad_work_create(net, chunk, 1, &w->gw))) goto done;
             w->G = malloc(chunk * d * sizeof *w->G);
         } else {
-            if ((st = siren_jet_work_create(net, SIREN_JET_LAPL, chunk, 1, &w->jw)))
+            if ((st = siren_jet_work_create(net, lapl_t ? SIREN_JET_LAPL : SIREN_JET_GRAD,
+                                            chunk, 1, &w->jw)))
                 goto done;
             w->gout = malloc(chunk * (size_t)w->jw->channels * sizeof *w->gout);
         }

@@ -1,0 +1,249 @@
+/* Baseline architectures and initialisations (siren.h: siren_config_arch,
+ * siren_encoding, siren_init): every architecture trains a few steps
+ * without NaN; values and exact derivatives (jets) match an independent
+ * double-precision implementation written here and its central finite
+ * differences; a ReLU network's Laplacian is zero; the encoding layer
+ * never moves in training; models round-trip through the file format; the
+ * initialisations draw the stated distributions. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "siren.h"
+#include "testhelp.h"
+
+static const char *arch_names[] = {"siren", "relu", "relu-pe", "tanh", "ffn"};
+
+/* The layer widths of a config, as the file format lays them out. */
+static int widths(const siren_config *c, int *dims) {
+    int enc = c->encoding == SIREN_ENC_PE ? 2 * c->in_features * c->encoding_features
+              : c->encoding == SIREN_ENC_FFN ? 2 * c->encoding_features : 0;
+    int L = c->hidden_layers + 2 + (enc > 0);
+    dims[0] = c->in_features;
+    for (int l = 1; l < L; l++) dims[l] = c->hidden_features;
+    if (enc) dims[1] = enc;
+    dims[L] = c->out_features;
+    return L;
+}
+
+/* Output o of the network at x, in double, from the parameter block
+ * (weight [out][in] then bias, per layer). */
+static double ref_eval(const siren_config *c, const float *p, const double *x, int o) {
+    int dims[80];
+    const int L = widths(c, dims), l0 = c->encoding != SIREN_ENC_NONE;
+    double h[1024], z[1024];
+    for (int i = 0; i < dims[0]; i++) h[i] = x[i];
+    size_t off = 0;
+    for (int l = 0; l < L; l++) {
+        const int in = dims[l], out = dims[l + 1];
+        const float *W = p + off, *b = W + (size_t)in * out;
+        off += (size_t)in * out + out;
+        for (int j = 0; j < out; j++) {
+            double s = b[j];
+            for (int k = 0; k < in; k++) s += (double)W[j * in + k] * h[k];
+            z[j] = s;
+        }
+        if (l == L - 1) return z[o];
+        for (int j = 0; j < out; j++) {
+            if (l < l0) h[j] = sin(z[j]); /* the encoding: sin(1 * (Wx + b)) */
+            else if (c->activation == SIREN_ACT_SINE)
+                h[j] = sin((l == l0 ? c->first_omega_0 : c->hidden_omega_0) * z[j]);
+            else if (c->activation == SIREN_ACT_RELU) h[j] = z[j] > 0 ? z[j] : 0;
+            else h[j] = tanh(z[j]);
+        }
+    }
+    return NAN;
+}
+
+static siren_config small_cfg(const char *arch, int d) {
+    siren_config c = siren_config_default(d, 2);
+    c.hidden_features = 24;
+    c.hidden_layers = 2;
+    siren_config_arch(&c, arch);
+    c.encoding_features = c.encoding == SIREN_ENC_PE ? 3 : c.encoding == SIREN_ENC_FFN ? 8 : 0;
+    c.ff_scale = 1.0f;
+    return c;
+}
+
+static void test_derivatives(void) {
+    for (int d = 2; d <= 3; d++)
+        for (size_t a = 0; a < sizeof arch_names / sizeof *arch_names; a++) {
+            siren_config c = small_cfg(arch_names[a], d);
+            siren_net *net;
+            if (siren_net_create(&c, 11 + a, &net)) {
+                CHECK(0, "%s: create: %s", arch_names[a], siren_last_error());
+                continue;
+            }
+            const float *p = siren_net_params(net);
+            enum { N = 6 };
+            float x[N * 3], y[N * 2], g[N * 2 * 3], d2[N * 2 * 3], lap[N * 2];
+            for (int i = 0; i < N * d; i++) x[i] = (float)(0.9 * sin(1.7 * i + d));
+            siren_status st = siren_net_eval_derivs(net, x, N, y, g, d2, lap, 1);
+            double ev = 0, eg = 0, e2 = 0, scale_g = 1e-3, scale_2 = 1e-3;
+            int checked = 0, kinks = 0;
+            const double h = 1e-4;
+            for (int i = 0; i < N && !st; i++)
+                for (int o = 0; o < 2; o++) {
+                    double xd[3];
+                    for (int k = 0; k < d; k++) xd[k] = x[i * d + k];
+                    double f0 = ref_eval(&c, p, xd, o);
+                    ev = fmax(ev, fabs(f0 - y[i * 2 + o]));
+                    for (int j = 0; j < d; j++) {
+                        /* central differences at h and h/2: where they
+                         * disagree a ReLU kink lies within h, and a
+                         * difference across it is no derivative: skipped */
+                        double gj[2], sj[2];
+                        for (int k = 0; k < 2; k++) {
+                            double hk = k ? h / 2 : h, xp[3], xm[3];
+                            memcpy(xp, xd, sizeof xd);
+                            memcpy(xm, xd, sizeof xd);
+                            xp[j] += hk;
+                            xm[j] -= hk;
+                            double fp = ref_eval(&c, p, xp, o), fm = ref_eval(&c, p, xm, o);
+                            gj[k] = (fp - fm) / (2 * hk);
+                            sj[k] = (fp - 2 * f0 + fm) / (hk * hk);
+                        }
+                        checked++;
+                        if (fabs(gj[0] - gj[1]) > 1e-6 * (1 + fabs(gj[0])) ||
+                            fabs(sj[0] - sj[1]) > 1e-3 * (1 + fabs(sj[0]))) {
+                            kinks++;
+                            continue;
+                        }
+                        scale_g = fmax(scale_g, fabs(gj[0]));
+                        scale_2 = fmax(scale_2, fabs(sj[0]));
+                        eg = fmax(eg, fabs(gj[0] - g[(i * 2 + o) * d + j]));
+                        e2 = fmax(e2, fabs(sj[0] - d2[(i * 2 + o) * d + j]));
+                    }
+                }
+            CHECK(!st && ev < 1e-4 && eg / scale_g < 1e-3 && e2 / scale_2 < 2e-3 &&
+                      kinks * 4 <= checked,
+                  "%s, d = %d: values and exact first and second derivatives match a "
+                  "double-precision network and its finite differences (value %.1e, "
+                  "grad %.1e, d2 %.1e relative; %d of %d next to a ReLU kink skipped)",
+                  arch_names[a], d, ev, eg / scale_g, e2 / scale_2, kinks, checked);
+            if (c.activation == SIREN_ACT_RELU && c.encoding == SIREN_ENC_NONE) {
+                double mx = 0;
+                for (int i = 0; i < N * 2; i++) mx = fmax(mx, fabs(lap[i]));
+                for (int i = 0; i < N * 2 * d; i++) mx = fmax(mx, fabs(d2[i]));
+                CHECK(mx == 0, "%s, d = %d: the Laplacian and every second derivative "
+                      "are exactly 0", arch_names[a], d);
+            }
+            siren_net_free(net);
+        }
+}
+
+static void test_train_and_files(void) {
+    /* a small image of a disc */
+    enum { S = 24 };
+    siren_image img = {S, S, 1, malloc(sizeof(float) * S * S)};
+    for (int r = 0; r < S; r++)
+        for (int q = 0; q < S; q++)
+            img.data[r * S + q] = hypot(r - 11.5, q - 9.0) < 7 ? 0.9f : 0.2f;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/siren_test_arch_%d.safetensors", (int)getpid());
+    for (size_t a = 0; a < sizeof arch_names / sizeof *arch_names; a++) {
+        siren_config c = siren_config_default(2, 1);
+        c.hidden_features = 32;
+        siren_config_arch(&c, arch_names[a]);
+        siren_train_opts opt = siren_train_opts_default();
+        opt.steps = 30;
+        opt.lr = 1e-3f;
+        opt.threads = 1;
+        siren_net *net, *back = NULL;
+        siren_fit_result res;
+        siren_status st = siren_fit_image(&img, &c, &opt, &net, &res);
+        CHECK(!st && isfinite(res.loss) && isfinite(res.psnr_db) && res.psnr_db > 10,
+              "%s trains 30 steps without NaN: PSNR %.2f dB", arch_names[a],
+              st ? NAN : res.psnr_db);
+        if (st) continue;
+        /* the encoding is fixed: layer 0 as siren_net_create drew it */
+        if (c.encoding != SIREN_ENC_NONE) {
+            siren_net *fresh;
+            siren_config fc = *siren_net_config(net);
+            siren_net_create(&fc, opt.seed, &fresh);
+            int dims[80];
+            widths(&fc, dims);
+            fc.encoding_features = fc.encoding == SIREN_ENC_PE ? 4 : 256;
+            widths(&fc, dims);
+            size_t n0 = (size_t)dims[1] * dims[0] + dims[1];
+            CHECK(!memcmp(siren_net_params(net), siren_net_params(fresh), n0 * sizeof(float)) &&
+                      memcmp(siren_net_params(net) + n0, siren_net_params(fresh) + n0,
+                             (siren_net_param_count(net) - n0) * sizeof(float)),
+                  "%s: the encoding layer (%zu parameters) is unchanged by training, the "
+                  "rest moved", arch_names[a], n0);
+            siren_net_free(fresh);
+        }
+        char an[32];
+        st = siren_net_save(net, path);
+        if (!st) st = siren_net_load(path, &back);
+        int same = !st && siren_net_param_count(back) == siren_net_param_count(net) &&
+                   !memcmp(siren_net_params(back), siren_net_params(net),
+                           siren_net_param_count(net) * sizeof(float)) &&
+                   !strcmp(siren_config_arch_name(siren_net_config(back), an), arch_names[a]);
+        float xy[4] = {0.3f, -0.2f, -0.7f, 0.5f}, y1[2], y2[2];
+        if (same) {
+            siren_net_eval(net, xy, 2, y1, 1);
+            siren_net_eval(back, xy, 2, y2, 1);
+            same = !memcmp(y1, y2, sizeof y1);
+        }
+        CHECK(same, "%s: saved and loaded, the same parameters, architecture and values%s%s",
+              arch_names[a], st ? ": " : "", st ? siren_last_error() : "");
+        siren_net_free(back);
+        siren_net_free(net);
+    }
+    unlink(path);
+    free(img.data);
+}
+
+static void test_inits(void) {
+    /* weights of a 512 -> 512 layer: mean ~ 0, the stated spread */
+    const struct { const char *name; double sd, bound; } want[] = {
+        {"xavier-uniform", sqrt(6.0 / 1024) / sqrt(3.0), sqrt(6.0 / 1024)},
+        {"xavier-normal", sqrt(2.0 / 1024), 0},
+        {"kaiming-uniform", sqrt(6.0 / 512) / sqrt(3.0), sqrt(6.0 / 512)},
+        {"kaiming-normal", sqrt(2.0 / 512), 0},
+        {"normal", 0.05, 0},
+        {"siren", sqrt(6.0 / 512) / 30 / sqrt(3.0), sqrt(6.0 / 512) / 30},
+    };
+    for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+        siren_config c = siren_config_default(2, 1);
+        c.hidden_features = 512;
+        c.hidden_layers = 1;
+        c.init_first = c.init_hidden = (siren_init)siren_init_parse(want[k].name);
+        c.init_std = 0.05f;
+        siren_net *net;
+        if (siren_net_create(&c, 5, &net)) continue;
+        /* layer 1: after W0 (512 x 2) and b0 (512) */
+        const float *W = siren_net_params(net) + 512 * 2 + 512;
+        double s = 0, s2 = 0, mx = 0;
+        const size_t n = 512 * 512;
+        for (size_t i = 0; i < n; i++) {
+            s += W[i];
+            s2 += (double)W[i] * W[i];
+            mx = fmax(mx, fabs(W[i]));
+        }
+        double mean = s / n, sd = sqrt(s2 / n - mean * mean);
+        CHECK(fabs(mean) < 0.02 * want[k].sd * 10 && fabs(sd / want[k].sd - 1) < 0.02 &&
+                  (want[k].bound == 0 || mx <= want[k].bound),
+              "init %s: mean %.2g, std %.4g (stated %.4g)%s", want[k].name, mean, sd,
+              want[k].sd, want[k].bound ? ", inside its bound" : "");
+        siren_net_free(net);
+    }
+    siren_config c = siren_config_default(2, 1);
+    CHECK(siren_config_arch(&c, "mlp") == SIREN_EINVAL && siren_init_parse("he") == -1,
+          "unknown architectures and initialisations are refused");
+    c.encoding = SIREN_ENC_PE;
+    c.encoding_features = 31;
+    siren_net *net;
+    CHECK(siren_net_create(&c, 0, &net) == SIREN_EINVAL,
+          "31 positional-encoding frequencies are refused (2^30 pi is past float)");
+}
+
+int main(void) {
+    test_derivatives();
+    test_train_and_files();
+    test_inits();
+    TEST_DONE();
+}
