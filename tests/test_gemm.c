@@ -1,7 +1,8 @@
-/* The GEMM paths against the plain reference (double accumulation): every
- * shape, edge tiles included, beta 0 and 1, 1 and 2 threads; bit-identical
- * repeats; beta = 0 ignoring NaN in C; the dispatch honouring the ISA
- * selection and the CBLAS switch. */
+/* The GEMM paths (AVX-512, AVX2) against the plain reference (double
+ * accumulation): every shape, edge tiles included, beta 0 and 1, 1 and 2
+ * threads; bit-identical repeats; beta = 0 ignoring NaN in C; the dispatch
+ * honouring the ISA selection and the CBLAS switch. Tolerance: max |c -
+ * ref| / max |ref| <= 1e-5 sqrt(K), float rounding over a sum of K. */
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -43,47 +44,113 @@ static const shape shapes[] = {
     {37, 64, 3000},
 };
 
-/* op(A) (M,K): A holds M*K floats either way, op(B) (K,N) K*N floats. */
-static void check_avx512(siren_gemm_op op, shape s) {
+/* One of our packed kernels, and its name in the messages. */
+typedef void (*path_fn)(siren_gemm_op, int, int, int, const float *,
+                        const float *, float, float *, int);
+typedef struct {
+    const char *name;
+    path_fn fn;
+} path;
+
+/* Paths p[0..np-1] against the reference at one shape and beta, threads
+ * 1 and 2, each run twice: err[i] gets path i's worst rel err, same[i]
+ * whether its repeats were bit-identical. op(A) (M,K): A holds M*K floats
+ * either way, op(B) (K,N) K*N floats. */
+static void run_paths(const path *p, int np, siren_gemm_op op, shape s,
+                      float beta, double *err, int *same) {
     const int M = s.M, N = s.N, K = s.K;
     size_t mn = (size_t)M * N;
     float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
     float *C0 = rand_buf(mn), *ref = malloc(mn * 4), *c = malloc(mn * 4),
           *again = malloc(mn * 4);
-    double tol = 1e-5 * sqrt((double)K);
-    for (int beta = 0; beta <= 1; beta++) {
-        memcpy(ref, C0, mn * 4);
-        siren_gemm_plain(op, M, N, K, A, B, (float)beta, ref);
-        double worst = 0;
-        int same = 1;
+    memcpy(ref, C0, mn * 4);
+    siren_gemm_plain(op, M, N, K, A, B, beta, ref);
+    for (int i = 0; i < np; i++) {
+        err[i] = 0, same[i] = 1;
         for (int T = 1; T <= 2; T++) {
             memcpy(c, C0, mn * 4);
-            siren_gemm_avx512(op, M, N, K, A, B, (float)beta, c, T);
+            p[i].fn(op, M, N, K, A, B, beta, c, T);
             double e = rel_err(c, ref, mn);
-            if (!(e <= worst)) worst = e;
+            if (!(e <= err[i])) err[i] = e;
             memcpy(again, C0, mn * 4);
-            siren_gemm_avx512(op, M, N, K, A, B, (float)beta, again, T);
-            same &= memcmp(c, again, mn * 4) == 0;
+            p[i].fn(op, M, N, K, A, B, beta, again, T);
+            same[i] &= memcmp(c, again, mn * 4) == 0;
         }
-        CHECK(worst <= tol && same,
-              "avx512 %s M=%d N=%d K=%d beta=%d, threads 1,2: rel err %.2e "
-              "(tol %.1e), repeat bit-identical %s",
-              op_name[op], M, N, K, beta, worst, tol, same ? "yes" : "NO");
     }
     free(A), free(B), free(C0), free(ref), free(c), free(again);
 }
 
+static int run_path(path p, siren_gemm_op op, shape s, float beta,
+                    double *err) {
+    int same;
+    run_paths(&p, 1, op, s, beta, err, &same);
+    return same;
+}
+
+/* One reference for all the paths: the plain loops are most of the time. */
+static void check_paths(const path *p, int np, siren_gemm_op op, shape s) {
+    double tol = 1e-5 * sqrt((double)s.K), err[2];
+    int same[2];
+    for (int beta = 0; beta <= 1; beta++) {
+        run_paths(p, np, op, s, (float)beta, err, same);
+        for (int i = 0; i < np; i++)
+            CHECK(err[i] <= tol && same[i],
+                  "%s %s M=%d N=%d K=%d beta=%d, threads 1,2: rel err %.2e "
+                  "(tol %.1e), repeat bit-identical %s",
+                  p[i].name, op_name[op], s.M, s.N, s.K, beta, err[i], tol,
+                  same[i] ? "yes" : "NO");
+    }
+}
+
+/* Every combination of M, N, K in {1, 5, 17, 255, 257}: full and edge
+ * tiles, a K below and above the unrolling, one line per op and beta. */
+static void check_edge_grid(path p, siren_gemm_op op) {
+    static const int sz[] = {1, 5, 17, 255, 257};
+    enum { NS = sizeof sz / sizeof *sz };
+    for (int beta = 0; beta <= 1; beta++) {
+        int bad = 0, same = 1;
+        double worst = 0;
+        shape at = {0, 0, 0};
+        for (int m = 0; m < NS; m++)
+            for (int n = 0; n < NS; n++)
+                for (int k = 0; k < NS; k++) {
+                    shape s = {sz[m], sz[n], sz[k]};
+                    double e, tol = 1e-5 * sqrt((double)s.K);
+                    int ok = run_path(p, op, s, (float)beta, &e);
+                    same &= ok;
+                    if (!(e <= tol) || !ok) bad++;
+                    if (!(e / tol <= worst)) worst = e / tol, at = s;
+                }
+        CHECK(bad == 0,
+              "%s %s, M,N,K each in {1,5,17,255,257}, beta=%d, threads 1,2: "
+              "%d of %d shapes off; worst rel err %.2f x tol (1e-5 sqrt(K)) "
+              "at M=%d N=%d K=%d; repeats bit-identical %s",
+              p.name, op_name[op], beta, bad, NS * NS * NS, worst, at.M,
+              at.N, at.K, same ? "yes" : "NO");
+    }
+}
+
+/* beta other than 0 and 1: C scaled first, then the product added. */
+static void check_beta_half(path p, siren_gemm_op op) {
+    shape s = {37, 40, 300};
+    double e;
+    int same = run_path(p, op, s, 0.5f, &e);
+    CHECK(e <= 1e-5 * sqrt(s.K) && same,
+          "%s %s beta=0.5 M=%d N=%d K=%d: rel err %.2e", p.name, op_name[op],
+          s.M, s.N, s.K, e);
+}
+
 /* beta = 0 writes C without reading it: NaN there must not leak out. */
-static void check_nan_beta0(siren_gemm_op op) {
+static void check_nan_beta0(path p, siren_gemm_op op) {
     const int M = 45, N = 70, K = 33;
     float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
     float *c = malloc((size_t)M * N * 4), *ref = malloc((size_t)M * N * 4);
     for (int i = 0; i < M * N; i++) c[i] = NAN;
     siren_gemm_plain(op, M, N, K, A, B, 0.0f, ref);
-    siren_gemm_avx512(op, M, N, K, A, B, 0.0f, c, 2);
+    p.fn(op, M, N, K, A, B, 0.0f, c, 2);
     double e = rel_err(c, ref, (size_t)M * N);
-    CHECK(e <= 1e-5 * sqrt(K), "avx512 %s beta=0 over a C of NaN: rel err %.2e",
-          op_name[op], e);
+    CHECK(e <= 1e-5 * sqrt(K), "%s %s beta=0 over a C of NaN: rel err %.2e",
+          p.name, op_name[op], e);
     free(A), free(B), free(c), free(ref);
 }
 
@@ -91,9 +158,10 @@ typedef void (*gemm_fn)(int, int, int, const float *, const float *, float,
                         float *);
 
 /* The public entry points at the network's shapes (scaled down): ours and
- * CBLAS both against the reference, and an AVX2 selection means CBLAS. */
+ * CBLAS both against the reference, an AVX2 selection runs our AVX2 kernel
+ * (CBLAS on a CPU without AVX2), and the CBLAS switch overrides both. */
 static void check_dispatch(siren_gemm_op op, gemm_fn fn, int M, int N, int K,
-                           int have_avx512) {
+                           int have_avx512, int have_avx2) {
     size_t mn = (size_t)M * N;
     float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
     float *ref = malloc(mn * 4), *ours = malloc(mn * 4), *blas = malloc(mn * 4),
@@ -112,9 +180,18 @@ static void check_dispatch(siren_gemm_op op, gemm_fn fn, int M, int N, int K,
     CHECK(eo <= tol && eb <= tol,
           "siren_gemm_%s M=%d N=%d K=%d: default path rel err %.2e, CBLAS "
           "%.2e", op_name[op], M, N, K, eo, eb);
-    CHECK(memcmp(avx2, blas, mn * 4) == 0,
-          "siren_gemm_%s with the AVX2 ISA selected is CBLAS, bit for bit",
-          op_name[op]);
+    if (have_avx2) {
+        float *direct = malloc(mn * 4);
+        siren_gemm_avx2(op, M, N, K, A, B, 0.0f, direct, 2);
+        CHECK(memcmp(avx2, direct, mn * 4) == 0,
+              "siren_gemm_%s with the AVX2 ISA selected is our AVX2 kernel, "
+              "bit for bit", op_name[op]);
+        free(direct);
+    } else {
+        CHECK(memcmp(avx2, blas, mn * 4) == 0,
+              "siren_gemm_%s with AVX2 selected on a CPU without it is CBLAS, "
+              "bit for bit", op_name[op]);
+    }
     if (have_avx512) {
         float *direct = malloc(mn * 4);
         siren_gemm_avx512(op, M, N, K, A, B, 0.0f, direct, 2);
@@ -128,16 +205,30 @@ static void check_dispatch(siren_gemm_op op, gemm_fn fn, int M, int N, int K,
 int main(void) {
     __builtin_cpu_init();
     int have = __builtin_cpu_supports("avx512f");
-    if (have) {
-        for (int op = 0; op < 3; op++)
-            for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
-                check_avx512((siren_gemm_op)op, shapes[i]);
-        for (int op = 0; op < 3; op++) check_nan_beta0((siren_gemm_op)op);
-    } else {
-        CHECK(1, "no AVX-512 on this CPU: its GEMM path not tested");
+    int have2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const path avx512 = {"avx512", siren_gemm_avx512};
+    const path avx2 = {"avx2", siren_gemm_avx2};
+    /* the paths this CPU runs */
+    path run[2];
+    int np = 0;
+    if (have) run[np++] = avx512;
+    else CHECK(1, "avx512 GEMM path # SKIP no AVX-512 on this CPU");
+    if (have2) run[np++] = avx2;
+    else CHECK(1, "avx2 GEMM path # SKIP no AVX2/FMA on this CPU");
+    for (int op = 0; op < 3 && np > 0; op++)
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+            check_paths(run, np, (siren_gemm_op)op, shapes[i]);
+    if (have)
+        for (int op = 0; op < 3; op++) check_nan_beta0(avx512, (siren_gemm_op)op);
+    if (have2) {
+        for (int op = 0; op < 3; op++) {
+            check_edge_grid(avx2, (siren_gemm_op)op);
+            check_beta_half(avx2, (siren_gemm_op)op);
+            check_nan_beta0(avx2, (siren_gemm_op)op);
+        }
     }
-    check_dispatch(SIREN_GEMM_ABT, siren_gemm_abt, 2000, 256, 256, have);
-    check_dispatch(SIREN_GEMM_ATB, siren_gemm_atb, 256, 256, 2000, have);
-    check_dispatch(SIREN_GEMM_AB, siren_gemm_ab, 2000, 256, 256, have);
+    check_dispatch(SIREN_GEMM_ABT, siren_gemm_abt, 2000, 256, 256, have, have2);
+    check_dispatch(SIREN_GEMM_ATB, siren_gemm_atb, 256, 256, 2000, have, have2);
+    check_dispatch(SIREN_GEMM_AB, siren_gemm_ab, 2000, 256, 256, have, have2);
     TEST_DONE();
 }

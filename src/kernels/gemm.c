@@ -1,7 +1,7 @@
 /* The three GEMM shapes the network uses, and the choice of path for each
- * call: our packed AVX-512 kernel (gemm_avx512.c) when the selected ISA is
- * AVX-512 (siren_isa_select: plain or AVX2 means CBLAS) and the shape is
- * big enough to pay for packing, else CBLAS. Named shapes keep src/net
+ * call: our packed kernel of the selected ISA (siren_isa_select: AVX-512,
+ * gemm_avx512.c, or AVX2, gemm_avx2.c; plain means CBLAS) when the shape
+ * is big enough to pay for packing, else CBLAS. Named shapes keep src/net
  * reading as the math of DESIGN §3. */
 #include <cblas.h>
 #include <omp.h>
@@ -47,8 +47,9 @@ void siren_gemm_blas(siren_gemm_op op, int M, int N, int K, const float *A,
 }
 
 /* Ours, when it is on, for shapes with no tiny side: the first layer
- * (K = 2) and the last (N or M = 1..3) waste most of a 14x32 tile, are
- * memory-bound, and CBLAS measured faster on them. */
+ * (K = 2) and the last (N or M = 1..3) waste most of a 14x32 (AVX-512) or
+ * 6x16 (AVX2) tile, are memory-bound, and CBLAS measured faster on them
+ * with the AVX-512 kernel (with the AVX2 one, only where N or M is 1..3). */
 static int use_ours(int M, int N, int K) {
     return M >= 16 && N >= 16 && K >= 16 && (double)M * N * K >= 1e5;
 }
@@ -61,9 +62,13 @@ static int use_ours(int M, int N, int K) {
 static void gemm(siren_gemm_op op, int M, int N, int K, const float *A,
                  const float *B, float beta, float *C) {
     if (M <= 0 || N <= 0) return;
-    int ours = !force_blas && siren_isa_current() == SIREN_ISA_AVX512;
+    siren_isa isa = force_blas ? SIREN_ISA_PLAIN : siren_isa_current();
+    int ours = isa == SIREN_ISA_AVX512 || isa == SIREN_ISA_AVX2;
     if (ours && use_ours(M, N, K)) {
-        siren_gemm_avx512(op, M, N, K, A, B, beta, C, siren_gemm_threads());
+        if (isa == SIREN_ISA_AVX512)
+            siren_gemm_avx512(op, M, N, K, A, B, beta, C, siren_gemm_threads());
+        else
+            siren_gemm_avx2(op, M, N, K, A, B, beta, C, siren_gemm_threads());
     } else {
         blas_threads(ours ? 1 : siren_gemm_threads());
         siren_gemm_blas(op, M, N, K, A, B, beta, C);

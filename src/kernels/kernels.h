@@ -9,10 +9,10 @@
 
 #include <stddef.h>
 
-/* All matrices row-major. The three GEMMs run our AVX-512 kernel
- * (gemm_avx512.c, OpenMP inside) when the selected ISA is AVX-512 and the
- * shape is not tiny, else CBLAS. Same shape and thread count give
- * bit-identical results. */
+/* All matrices row-major. The three GEMMs run our packed kernel of the
+ * selected ISA (gemm_avx512.c or gemm_avx2.c, OpenMP inside) when the
+ * shape is not tiny, else CBLAS (and CBLAS for the plain ISA). Same shape,
+ * ISA and thread count give bit-identical results. */
 
 /* C (M,N) = A (M,K) · B (N,K)ᵀ + beta·C   — a linear layer's forward,
  * with B the PyTorch weight [out][in]. */
@@ -54,6 +54,11 @@ void siren_gemm_blas(siren_gemm_op op, int M, int N, int K, const float *A,
  * calls, so two caller threads may run it at once. */
 void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
                        const float *B, float beta, float *C, int threads);
+/* The same with AVX2 + FMA and a 6x16 tile, for CPUs without AVX-512.
+ * Only call it on a CPU with AVX2 and FMA. Its own packing buffers, kept
+ * as siren_gemm_avx512's are. */
+void siren_gemm_avx2(siren_gemm_op op, int M, int N, int K, const float *A,
+                     const float *B, float beta, float *C, int threads);
 
 /* One row of a sine layer, n = layer width:
  *   zh[j] in: z = (W h)[j]   out: sin(omega (z + b[j]))
