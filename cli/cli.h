@@ -86,7 +86,29 @@ void cli_progress_close(cli_progress *p, int ok);
 extern volatile sig_atomic_t cli_interrupted;
 void cli_catch_signals(void);
 
+/* The SIREN paper's Figure 1 for an image-shaped model: value | gradient
+ * magnitude | Laplacian, each w x h, 4-pixel white gaps, RGB (render.c). */
+void cli_figure1_picture(const siren_net *net, int w, int h, int threads,
+                         siren_image *img);
+/* Write len bytes to path through a temporary file renamed into place;
+ * nonzero (errno set) on failure, leaving no partial file. */
+int cli_write_atomic(const char *path, const void *data, size_t len);
+/* Line plots (plot.c): one series per configuration. */
+typedef struct {
+    const char *name;
+    const double *x, *y;
+    size_t n;
+} cli_series;
+/* An SVG document of n_panels plots side by side: panel p draws the
+ * n_series series panels[p][0..n_series) against the x axis xlabels[p],
+ * all under one y label (log10 axis with log_y) and one legend (the names
+ * of panels[0]). Returns a malloc'ed string. */
+char *cli_svg_plot(const char *title, int n_panels, const char *const *xlabels,
+                   const char *ylabel, const cli_series *const *panels,
+                   int n_series, int log_y);
+
 int cli_fit(int argc, char **argv);
+int cli_compare(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_info(int argc, char **argv);

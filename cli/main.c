@@ -20,6 +20,8 @@ static const char *main_help =
     "                           (and its derivatives, for grad/lapl/compose);\n"
     "                           Chamfer, normal consistency, F-score of a shape\n"
     "  info MODEL               architecture and metadata of a model file\n"
+    "  compare IMG --arch A,B -o DIR  several configurations on one image:\n"
+    "                           tables, PSNR curves (SVG), a Figure-1 panel\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
     "  --version                the version\n"
@@ -49,5 +51,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "eval")) return cli_eval(argc - 2, argv + 2);
     if (!strcmp(c, "info")) return cli_info(argc - 2, argv + 2);
     if (!strcmp(c, "mesh")) return cli_mesh(argc - 2, argv + 2);
+    if (!strcmp(c, "compare")) return cli_compare(argc - 2, argv + 2);
     cli_usage_error(NULL, "unknown command '%s'", c);
 }

@@ -268,7 +268,7 @@ static void blit(const siren_image *src, float *panel, int panel_w, int x0) {
 }
 
 /* value | gradmag | lapl, 4-pixel white gaps, RGB. */
-static void all_picture(const siren_net *net, int w, int h, int threads,
+void cli_figure1_picture(const siren_net *net, int w, int h, int threads,
                         siren_image *img) {
     siren_image value, mag, lapl;
     if (siren_render_image(net, w, h, threads, &value)) cli_fail();
@@ -489,7 +489,7 @@ int cli_render(int argc, char **argv) {
         if (what == W_VALUE) {
             if (siren_render_image(net, w, h, threads, &img)) cli_fail();
         } else if (what == W_ALL) {
-            all_picture(net, w, h, threads, &img);
+            cli_figure1_picture(net, w, h, threads, &img);
         } else {
             derivative_picture(net, what, w, h, threads, &img);
         }
