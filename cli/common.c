@@ -169,7 +169,7 @@ void cli_apply_arch(const char *cmd, siren_config *cfg, const char *arch,
         int id = siren_init_parse(names[k]);
         if (id < 0)
             cli_usage_error(cmd, "--init %s: not one of siren, xavier-uniform, "
-                                 "xavier-normal, kaiming-uniform, kaiming-normal, normal",
+                                 "xavier-normal, kaiming-uniform, kaiming-normal, normal (tuner: first layer)",
                             names[k]);
         *dst[k] = (siren_init)id;
     }

@@ -78,6 +78,7 @@ static const char *fit_help =
     "                       (the double backward) only those without an encoding\n"
     "  --init I             initialisation of every layer: siren, xavier-uniform,\n"
     "                       xavier-normal, kaiming-uniform, kaiming-normal, normal\n"
+    "                       (and tuner for --init-first)\n"
     "                       (default: the architecture's)\n"
     "  --init-first I       the first layer's (of the MLP, after an encoding)\n"
     "  --init-hidden I      the other layers'\n"
@@ -85,6 +86,14 @@ static const char *fit_help =
     "  --pe-freqs L         relu-pe: frequencies per input (4 for 2-D, 10 for 3-D)\n"
     "  --ff-features M      ffn: random frequencies, 2M features (256)\n"
     "  --ff-scale S         ffn: standard deviation of the frequencies (10)\n"
+    "  --init-first tuner   integer frequencies 2 pi k / p in the first layer (a\n"
+    "                       p-periodic network): every k up to a small box, the\n"
+    "                       rest drawn up to --bandlimit; phases in the biases\n"
+    "  --bandlimit B        tuner: the largest integer frequency (image: half\n"
+    "                       the longer side, its Nyquist frequency)\n"
+    "  --period P           tuner: the period (image: 2 n / (n - 1), the n pixels\n"
+    "                       of the longer side as one period)\n"
+    "  --freeze-first       do not train the first layer\n"
     "  --steps N            Adam steps (500)\n"
     "  --lr X               learning rate (1e-4)\n"
     "  --batch full|N       points per step: all pixels, or N random ones (full)\n"
@@ -404,6 +413,11 @@ int cli_fit(int argc, char **argv) {
             ff_features = (int)cli_int(cmd, "--ff-features", v, 1, 4096);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--ff-scale")))
             cfg.ff_scale = (float)cli_double(cmd, "--ff-scale", v, 1e-6, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--bandlimit")))
+            cfg.tuner_bandlimit = (int)cli_int(cmd, "--bandlimit", v, 1, 1 << 20);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--period")))
+            cfg.tuner_period = (float)cli_double(cmd, "--period", v, 1e-6, 1e6);
+        else if (cli_flag(a, "--freeze-first")) cfg.freeze_first = 1;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {
             opt.steps = (int)cli_int(cmd, "--steps", v, 0, 100000000);
             steps_set = 1;

@@ -22,6 +22,7 @@ static const char *main_help =
     "  info MODEL               architecture and metadata of a model file\n"
     "  compare IMG --arch A,B -o DIR  several configurations on one image:\n"
     "                           tables, PSNR curves (SVG), a Figure-1 panel\n"
+    "  spectrum MODEL|IMG -o SPEC.png  2-D Fourier magnitude (log), band limit\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
     "  --version                the version\n"
@@ -52,5 +53,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "info")) return cli_info(argc - 2, argv + 2);
     if (!strcmp(c, "mesh")) return cli_mesh(argc - 2, argv + 2);
     if (!strcmp(c, "compare")) return cli_compare(argc - 2, argv + 2);
+    if (!strcmp(c, "spectrum")) return cli_spectrum(argc - 2, argv + 2);
     cli_usage_error(NULL, "unknown command '%s'", c);
 }

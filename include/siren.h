@@ -232,7 +232,15 @@ typedef enum {
     SIREN_INIT_XAVIER_NORMAL = 2,
     SIREN_INIT_KAIMING_UNIFORM = 3,
     SIREN_INIT_KAIMING_NORMAL = 4,
-    SIREN_INIT_NORMAL = 5
+    SIREN_INIT_NORMAL = 5,
+    /* First layer only (TUNER, Novello et al.): rows 2 pi / p k for integer
+     * vectors k, so the network is p-periodic in every input: every k with
+     * |k|_inf <= K (one of each +-k pair; K as large as fits half the
+     * width), the other rows drawn uniformly among the integer vectors
+     * with K < |k|_inf <= tuner_bandlimit; phases U(-pi, pi) in the
+     * biases. Divided by first_omega_0, so the sine layer's
+     * sin(omega_0 (W x + b)) is sin(2 pi k.x / p + phase). */
+    SIREN_INIT_TUNER = 6
 } siren_init;
 
 /* "siren", "xavier-uniform", ..., "normal"; NULL for an unknown value. */
@@ -254,6 +262,16 @@ typedef struct {
     float ff_scale;        /* FFN: the standard deviation of B (default 10) */
     siren_init init_first, init_hidden; /* the first MLP layer; the others */
     float init_std;        /* SIREN_INIT_NORMAL's standard deviation (1) */
+    /* SIREN_INIT_TUNER: the period p (0: 2, the [-1, 1] box) and the band
+     * limit B, the largest integer frequency per axis (0: 16). The image
+     * fit sets them from the image when 0: p = 2 n / (n - 1) (the n
+     * pixels are one period, as the DFT sees them) and B = n / 2 (Nyquist),
+     * n the longer side. */
+    float tuner_period;
+    int tuner_bandlimit;
+    /* Nonzero: training leaves the first layer as initialised (an
+     * encoding is always left so). */
+    int freeze_first;
 } siren_config;
 
 /* The official image recipe: 256 wide, 3 hidden layers, omega_0 30. */

@@ -241,7 +241,90 @@ static void test_inits(void) {
           "31 positional-encoding frequencies are refused (2^30 pi is past float)");
 }
 
+static void test_tuner(void) {
+    siren_config c = siren_config_default(2, 1);
+    c.hidden_features = 64;
+    c.init_first = SIREN_INIT_TUNER;
+    c.tuner_period = 2.1f;
+    c.tuner_bandlimit = 20;
+    siren_net *net;
+    if (siren_net_create(&c, 3, &net)) {
+        CHECK(0, "tuner: create: %s", siren_last_error());
+        return;
+    }
+    const float *W = siren_net_params(net);
+    int integral = 1, in_band = 1, distinct = 1;
+    for (int r = 0; r < 64; r++)
+        for (int j = 0; j < 2; j++) {
+            double k = W[r * 2 + j] * 30.0 * 2.1 / (2 * M_PI);
+            integral &= fabs(k - round(k)) < 1e-3;
+            in_band &= fabs(k) <= 20 + 1e-3;
+        }
+    for (int r = 0; r < 64; r++)
+        for (int q = 0; q < r; q++)
+            if (W[r * 2] == W[q * 2] && W[r * 2 + 1] == W[q * 2 + 1]) distinct = 0;
+    CHECK(integral && in_band && distinct, "tuner: first-layer rows are 2 pi k / p with "
+          "distinct integer k inside the band limit");
+    /* p-periodic: the same values at x and x + p along each axis */
+    enum { N = 16 };
+    float x[N * 2], xs[N * 2], y[N], ys[N];
+    double worst = 0;
+    for (int axis = 0; axis < 2; axis++) {
+        for (int i = 0; i < N; i++) {
+            x[2 * i] = (float)(0.8 * sin(i + 1.0));
+            x[2 * i + 1] = (float)(0.8 * cos(2.0 * i));
+            xs[2 * i] = x[2 * i] + (axis == 0 ? 2.1f : 0);
+            xs[2 * i + 1] = x[2 * i + 1] + (axis == 1 ? 2.1f : 0);
+        }
+        siren_net_eval(net, x, N, y, 1);
+        siren_net_eval(net, xs, N, ys, 1);
+        for (int i = 0; i < N; i++) worst = fmax(worst, fabs(y[i] - ys[i]));
+    }
+    CHECK(worst < 1e-3, "tuner: the network is p-periodic along each axis (largest "
+          "difference %.2g at x and x + p)", worst);
+    siren_net_free(net);
+
+    /* --freeze-first: training leaves layer 0 exactly as drawn */
+    enum { S = 16 };
+    siren_image img = {S, S, 1, malloc(sizeof(float) * S * S)};
+    for (int i = 0; i < S * S; i++) img.data[i] = (float)((i * 7) % 11) / 10.0f;
+    c.freeze_first = 1;
+    c.tuner_period = 0;
+    c.tuner_bandlimit = 0;
+    siren_train_opts opt = siren_train_opts_default();
+    opt.steps = 20;
+    opt.threads = 1;
+    siren_fit_result res;
+    siren_status st = siren_fit_image(&img, &c, &opt, &net, &res);
+    if (!st) {
+        siren_config fc = *siren_net_config(net);
+        fc.tuner_period = 2.0f * S / (S - 1);
+        fc.tuner_bandlimit = S / 2;
+        siren_net *fresh;
+        siren_net_create(&fc, opt.seed, &fresh);
+        size_t n0 = 64 * 2 + 64;
+        CHECK(!memcmp(siren_net_params(net), siren_net_params(fresh), n0 * sizeof(float)) &&
+                  memcmp(siren_net_params(net) + n0, siren_net_params(fresh) + n0, 64),
+              "freeze_first: 20 steps leave the first layer bit for bit as drawn, and "
+              "move the rest");
+        siren_net_free(fresh);
+        siren_net_free(net);
+    } else {
+        CHECK(0, "freeze_first fit: %s", siren_last_error());
+    }
+    free(img.data);
+    c = siren_config_default(2, 1);
+    c.init_hidden = SIREN_INIT_TUNER;
+    CHECK(siren_net_create(&c, 0, &net) == SIREN_EINVAL, "tuner for hidden layers is refused");
+    c = siren_config_default(2, 1);
+    c.init_first = SIREN_INIT_TUNER;
+    siren_config_arch(&c, "relu");
+    c.init_first = SIREN_INIT_TUNER;
+    CHECK(siren_net_create(&c, 0, &net) == SIREN_EINVAL, "tuner for a ReLU network is refused");
+}
+
 int main(void) {
+    test_tuner();
     test_derivatives();
     test_train_and_files();
     test_inits();

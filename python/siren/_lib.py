@@ -29,7 +29,9 @@ class siren_config(Structure):
                 ("activation", c_int),  # siren_activation, an enum
                 ("encoding", c_int), ("encoding_features", c_int),
                 ("ff_scale", c_float), ("init_first", c_int),
-                ("init_hidden", c_int), ("init_std", c_float)]
+                ("init_hidden", c_int), ("init_std", c_float),
+                ("tuner_period", c_float), ("tuner_bandlimit", c_int),
+                ("freeze_first", c_int)]
 
 
 class siren_progress(Structure):

@@ -326,4 +326,5 @@ void siren_grad_backward(const siren_net *net, siren_grad_work *g, size_t n,
             grad[net->b_off[S]] = s;
         }
     }
+    siren_net_zero_frozen(net, grad);
 }

@@ -27,6 +27,9 @@ siren_config siren_config_default(int in_features, int out_features) {
     c.ff_scale = 10.0f;
     c.init_first = c.init_hidden = SIREN_INIT_SIREN;
     c.init_std = 1.0f;
+    c.tuner_period = 0;
+    c.tuner_bandlimit = 0;
+    c.freeze_first = 0;
     return c;
 }
 
@@ -38,12 +41,13 @@ const char *siren_init_name(siren_init init) {
     case SIREN_INIT_KAIMING_UNIFORM: return "kaiming-uniform";
     case SIREN_INIT_KAIMING_NORMAL: return "kaiming-normal";
     case SIREN_INIT_NORMAL: return "normal";
+    case SIREN_INIT_TUNER: return "tuner";
     }
     return NULL;
 }
 
 int siren_init_parse(const char *name) {
-    for (int i = SIREN_INIT_SIREN; i <= SIREN_INIT_NORMAL; i++)
+    for (int i = SIREN_INIT_SIREN; i <= SIREN_INIT_TUNER; i++)
         if (strcmp(name, siren_init_name((siren_init)i)) == 0) return i;
     return -1;
 }
@@ -126,6 +130,15 @@ siren_status siren_config_check(const siren_config *c) {
         return siren_fail(SIREN_EINVAL, "the Fourier-feature scale must be positive");
     if (!siren_init_name(c->init_first) || !siren_init_name(c->init_hidden))
         return siren_fail(SIREN_EINVAL, "unknown initialisation");
+    if (c->init_hidden == SIREN_INIT_TUNER)
+        return siren_fail(SIREN_EINVAL, "the tuner initialisation is for the first layer");
+    if (c->init_first == SIREN_INIT_TUNER &&
+        (c->encoding != SIREN_ENC_NONE || c->activation != SIREN_ACT_SINE))
+        return siren_fail(SIREN_EINVAL, "the tuner initialisation is for sine networks "
+                          "without an encoding");
+    if (!(c->tuner_period >= 0 && isfinite(c->tuner_period)) || c->tuner_bandlimit < 0 ||
+        c->tuner_bandlimit > 1 << 20)
+        return siren_fail(SIREN_EINVAL, "bad tuner period or band limit");
     if ((c->init_first == SIREN_INIT_NORMAL || c->init_hidden == SIREN_INIT_NORMAL) &&
         !(c->init_std > 0 && isfinite(c->init_std)))
         return siren_fail(SIREN_EINVAL, "the init standard deviation must be positive");
@@ -205,6 +218,67 @@ static void encoding_init(const siren_config *cfg, siren_rng *rng, int E, float 
     for (int s = 0; s < E; s++) b[s] = s < half ? 0.0f : (float)(M_PI / 2);
 }
 
+/* Is integer vector k (d entries) the canonical one of the pair +-k (its
+ * first nonzero entry positive)? */
+static int half_plane(const int *k, int d) {
+    for (int i = 0; i < d; i++)
+        if (k[i]) return k[i] > 0;
+    return 0;
+}
+
+/* TUNER's first layer (siren.h, SIREN_INIT_TUNER): W (H, d), b (H). */
+static void tuner_init(const siren_config *cfg, siren_rng *rng, int H, float *W, float *b) {
+    const int d = cfg->in_features;
+    const double p = cfg->tuner_period > 0 ? cfg->tuner_period : 2.0;
+    const int B = cfg->tuner_bandlimit > 0 ? cfg->tuner_bandlimit : 16;
+    const double scale = 2 * M_PI / p / cfg->first_omega_0;
+    /* K: the largest box whose half fits in half the rows (and the band) */
+    int K = 0;
+    for (;;) {
+        double box = pow(2 * (K + 1) + 1, d);
+        if (K + 1 > B || (box - 1) / 2 > H / 2) break;
+        K++;
+    }
+    int row = 0, k[16];
+    /* the low set: every canonical k in [-K, K]^d, in order */
+    long total = 1;
+    for (int i = 0; i < d; i++) total *= 2 * K + 1;
+    for (long c = 0; c < total && row < H; c++) {
+        long r = c;
+        for (int i = 0; i < d; i++) {
+            k[i] = (int)(r % (2 * K + 1)) - K;
+            r /= 2 * K + 1;
+        }
+        if (!half_plane(k, d)) continue;
+        for (int i = 0; i < d; i++) W[row * d + i] = (float)(scale * k[i]);
+        row++;
+    }
+    /* the high set: uniform in [-B, B]^d outside the box, canonical, no
+     * repeats (checked against the rows so far; H is small) */
+    for (int tries = 0; row < H && tries < 1000 * H; tries++) {
+        int big = 0;
+        for (int i = 0; i < d; i++) {
+            k[i] = (int)siren_rng_below(rng, 2 * (uint64_t)B + 1) - B;
+            if (abs(k[i]) > K) big = 1;
+        }
+        if (!big || !half_plane(k, d)) continue;
+        int dup = 0;
+        for (int q = 0; q < row && !dup; q++) {
+            dup = 1;
+            for (int i = 0; i < d; i++)
+                if (W[q * d + i] != (float)(scale * k[i])) dup = 0;
+        }
+        if (dup) continue;
+        for (int i = 0; i < d; i++) W[row * d + i] = (float)(scale * k[i]);
+        row++;
+    }
+    /* a band too narrow for H distinct frequencies: repeat them */
+    for (int q = 0; row < H; q++, row++)
+        for (int i = 0; i < d; i++) W[row * d + i] = W[q * d + i];
+    for (int q = 0; q < H; q++)
+        b[q] = (float)((2 * siren_rng_uniform(rng) - 1) * M_PI / cfg->first_omega_0);
+}
+
 /* Initialisation (siren.h, siren_init). The official SIREN init (Sitzmann
  * et al., DESIGN §4): first layer W ~ U(-1/in, 1/in); every later layer, the
  * last linear one included, W ~ U(-sqrt(6/in)/omega_hidden, ...), which
@@ -225,8 +299,14 @@ siren_status siren_net_create(const siren_config *cfg, uint64_t seed,
     for (int l = l0; l < net->n_linear; l++) {
         const int in = net->dims[l], nout = net->dims[l + 1];
         const siren_init init = l == l0 ? cfg->init_first : cfg->init_hidden;
+        if (init == SIREN_INIT_TUNER) {
+            tuner_init(cfg, &rng, nout, net->params + net->w_off[l],
+                       net->params + net->b_off[l]);
+            continue;
+        }
         double wb = 0, sd = 0; /* a uniform bound, or a normal's deviation */
         switch (init) {
+        case SIREN_INIT_TUNER: break;
         case SIREN_INIT_SIREN:
             wb = l == l0 ? 1.0 / in : sqrt(6.0 / in) / cfg->hidden_omega_0;
             break;
@@ -248,7 +328,8 @@ siren_status siren_net_create(const siren_config *cfg, uint64_t seed,
 }
 
 size_t siren_net_frozen_params(const siren_net *net) {
-    return net->cfg.encoding != SIREN_ENC_NONE ? net->w_off[1] : 0;
+    /* layer 0: the encoding, or the first sine layer when frozen */
+    return net->cfg.encoding != SIREN_ENC_NONE || net->cfg.freeze_first ? net->w_off[1] : 0;
 }
 
 void siren_net_zero_frozen(const siren_net *net, float *grad) {

@@ -38,7 +38,8 @@ static inline siren_activation siren_layer_act(const siren_net *net, int l) {
 }
 /* The encoding's output width (0 without one). */
 int siren_encoding_width(const siren_config *cfg);
-/* Leading parameters never trained (an encoding: layer 0), and a gradient
+/* Leading parameters never trained (layer 0 when it is an encoding or
+ * cfg.freeze_first is set), and a gradient
  * with those entries zeroed (so Adam leaves them exactly as they are);
  * every backward pass calls it. */
 size_t siren_net_frozen_params(const siren_net *net);

@@ -46,6 +46,12 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
     siren_config c = *cfg;
     c.in_features = 2;
     c.out_features = img->channels;
+    if (c.init_first == SIREN_INIT_TUNER) {
+        /* the pixels as one period, the band up to Nyquist (siren.h) */
+        const int side = img->width > img->height ? img->width : img->height;
+        if (c.tuner_period == 0 && side > 1) c.tuner_period = 2.0f * side / (side - 1);
+        if (c.tuner_bandlimit == 0) c.tuner_bandlimit = side / 2 > 1 ? side / 2 : 1;
+    }
     size_t n = (size_t)img->width * img->height;
     siren_net *net = NULL;
     siren_status st = siren_net_create(&c, opt->seed, &net);
@@ -63,6 +69,13 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
     if ((st = siren_net_set_meta(net, "task", "image")) ||
         (st = siren_net_set_meta(net, "image_width", buf)))
         goto fail;
+    if (c.init_first == SIREN_INIT_TUNER) {
+        /* the period and band the first layer was drawn with (siren spectrum) */
+        snprintf(buf, sizeof buf, "%.9g", c.tuner_period);
+        if ((st = siren_net_set_meta(net, "tuner_period", buf))) goto fail;
+        snprintf(buf, sizeof buf, "%d", c.tuner_bandlimit);
+        if ((st = siren_net_set_meta(net, "tuner_bandlimit", buf))) goto fail;
+    }
     snprintf(buf, sizeof buf, "%d", img->height);
     if ((st = siren_net_set_meta(net, "image_height", buf)) ||
         (st = siren_net_set_meta(net, "value_scale", "2")) ||
