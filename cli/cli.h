@@ -110,6 +110,7 @@ char *cli_svg_plot(const char *title, int n_panels, const char *const *xlabels,
 int cli_fit(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_spectrum(int argc, char **argv);
+int cli_prune(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -23,6 +23,7 @@ static const char *main_help =
     "  compare IMG --arch A,B -o DIR  several configurations on one image:\n"
     "                           tables, PSNR curves (SVG), a Figure-1 panel\n"
     "  spectrum MODEL|IMG -o SPEC.png  2-D Fourier magnitude (log), band limit\n"
+    "  prune MODEL IMG -o OUT   fewer hidden units (--keep F), then fine-tune\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
     "  --version                the version\n"
@@ -54,5 +55,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "mesh")) return cli_mesh(argc - 2, argv + 2);
     if (!strcmp(c, "compare")) return cli_compare(argc - 2, argv + 2);
     if (!strcmp(c, "spectrum")) return cli_spectrum(argc - 2, argv + 2);
+    if (!strcmp(c, "prune")) return cli_prune(argc - 2, argv + 2);
     cli_usage_error(NULL, "unknown command '%s'", c);
 }

@@ -308,6 +308,14 @@ int siren_net_meta_count(const siren_net *net);
 void siren_net_meta_at(const siren_net *net, int i, const char **key,
                        const char **value);
 
+/* Pruning: a copy of net with `width` units in every hidden layer, in each
+ * the units whose outgoing weights have the largest L2 norms (ties: the
+ * lower index), kept in their order. Removing a unit is the same as
+ * zeroing its outgoing weights, so the copy computes what net computes
+ * with those columns zeroed. Metadata is copied; networks with an input
+ * encoding are refused. */
+siren_status siren_net_prune(const siren_net *net, int width, siren_net **out);
+
 /* safetensors with PyTorch state_dict names (net.0.linear.weight, ...),
  * written atomically; load checks every shape against the metadata. */
 siren_status siren_net_save(const siren_net *net, const char *path);
@@ -393,6 +401,13 @@ typedef struct {
 siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
                              const siren_train_opts *opt, siren_net **net,
                              siren_fit_result *res);
+
+/* Continue training an image model (e.g. after siren_net_prune) on img,
+ * which must have the channels it was fitted with; same loss and result
+ * as siren_fit_image. The image size may differ from the fitted one (the
+ * metadata is updated). */
+siren_status siren_refit_image(siren_net *net, const siren_image *img,
+                               const siren_train_opts *opt, siren_fit_result *res);
 
 /* Poisson image reconstruction: fit a gray image (RGB is converted to luma)
  * through its derivatives only, never its values — grad: Sobel gradients,

@@ -96,6 +96,35 @@ fail:
     return st;
 }
 
+siren_status siren_refit_image(siren_net *net, const siren_image *img,
+                               const siren_train_opts *opt, siren_fit_result *res) {
+    if (img->width < 1 || img->height < 1 || !img->data)
+        return siren_fail(SIREN_EINVAL, "image has 0 pixels");
+    if (net->cfg.in_features != 2 || net->cfg.out_features != img->channels)
+        return siren_fail(SIREN_EINVAL, "the model maps %d inputs to %d outputs; the "
+                          "image has 2 coordinates and %d channels", net->cfg.in_features,
+                          net->cfg.out_features, img->channels);
+    const size_t n = (size_t)img->width * img->height;
+    float *coords = siren_image_grid(img->width, img->height);
+    float *targets = malloc(n * img->channels * sizeof *targets);
+    siren_status st = SIREN_OK;
+    char buf[32];
+    if (!coords || !targets) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n * img->channels; i++) targets[i] = 2.0f * img->data[i] - 1.0f;
+    snprintf(buf, sizeof buf, "%d", img->width);
+    if ((st = siren_net_set_meta(net, "image_width", buf))) goto done;
+    snprintf(buf, sizeof buf, "%d", img->height);
+    if ((st = siren_net_set_meta(net, "image_height", buf))) goto done;
+    st = siren_train_values(net, coords, targets, n, opt, res);
+done:
+    free(coords);
+    free(targets);
+    return st;
+}
+
 /* The grid a 2-input model is rendered on, after checking model and size. */
 static siren_status render_grid(const siren_net *net, int width, int height,
                                 float **coords) {

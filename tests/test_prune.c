@@ -1,0 +1,98 @@
+/* Pruning (siren_net_prune): the pruned network keeps exactly the units
+ * with the largest outgoing-weight norms (recomputed here), has the
+ * parameter count of its width, and computes what the original computes
+ * with the other units' outgoing weights zeroed. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "siren.h"
+#include "testhelp.h"
+
+int main(void) {
+    siren_config c = siren_config_default(2, 3);
+    c.hidden_features = 40;
+    c.hidden_layers = 2;
+    siren_net *net, *small;
+    siren_net_create(&c, 9, &net);
+    const int H = 40, K = 17, L = 4; /* linear layers: 2->40, 40->40 x2, 40->3 */
+    siren_status st = siren_net_prune(net, K, &small);
+    CHECK(!st, "prune 40 -> 17 units: %s", st ? siren_last_error() : "ok");
+    if (st) TEST_DONE();
+    size_t want = (2 * K + K) + 2 * (K * K + K) + (K * 3 + 3);
+    CHECK(siren_net_param_count(small) == want && siren_net_config(small)->hidden_features == K,
+          "the pruned network has %zu parameters, as 17 units per layer need", want);
+    /* the original with the dropped units' outgoing columns zeroed */
+    siren_net *zero;
+    siren_net_create(&c, 9, &zero);
+    float *P = siren_net_params(zero);
+    const int dims[5] = {2, H, H, H, 3};
+    size_t off[5], o = 0;
+    for (int l = 0; l < L; l++) {
+        off[l] = o;
+        o += (size_t)dims[l + 1] * dims[l] + dims[l + 1];
+    }
+    int kept_ok = 1;
+    for (int l = 0; l < L - 1; l++) {
+        const float *Wn = P + off[l + 1];
+        const int nout = dims[l + 2];
+        double norm[40];
+        for (int j = 0; j < H; j++) {
+            double s = 0;
+            for (int q = 0; q < nout; q++) s += (double)Wn[q * H + j] * Wn[q * H + j];
+            norm[j] = sqrt(s);
+        }
+        /* unit j is kept when fewer than K units rank above it */
+        int keep[40];
+        for (int j = 0; j < H; j++) {
+            int above = 0;
+            for (int i = 0; i < H; i++)
+                above += norm[i] > norm[j] || (norm[i] == norm[j] && i < j);
+            keep[j] = above < K;
+        }
+        /* the pruned layer's rows are the kept units' rows, in order */
+        const float *Wp = siren_net_params(small), *Wo = P + off[l];
+        size_t poff = 0;
+        for (int q = 0; q < l; q++) {
+            int pin = q == 0 ? 2 : K;
+            poff += (size_t)K * pin + K;
+        }
+        int r = 0, pin = l == 0 ? 2 : K;
+        for (int j = 0; j < H; j++)
+            if (keep[j]) {
+                /* compare the first input weight for layer 0, the bias for all */
+                if (l == 0) kept_ok &= Wp[poff + r * pin] == Wo[j * dims[l]];
+                kept_ok &= Wp[poff + (size_t)K * pin + r] == Wo[(size_t)H * dims[l] + j];
+                r++;
+            }
+        for (int j = 0; j < H; j++)
+            if (!keep[j])
+                for (int q = 0; q < nout; q++) P[off[l + 1] + (size_t)q * H + j] = 0;
+    }
+    CHECK(kept_ok, "each layer keeps the 17 units of largest outgoing norm, in order");
+    enum { N = 64 };
+    float x[N * 2], ya[N * 3], yb[N * 3];
+    for (int i = 0; i < N * 2; i++) x[i] = (float)sin(0.37 * i + 0.1);
+    siren_net_eval(small, x, N, ya, 1);
+    siren_net_eval(zero, x, N, yb, 1);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < N * 3; i++) {
+        worst = fmax(worst, fabs(ya[i] - yb[i]));
+        scale = fmax(scale, fabs(yb[i]));
+    }
+    CHECK(worst <= 1e-5 * (1 + scale), "the pruned network computes the original with the "
+          "dropped units zeroed (largest difference %.2g)", worst);
+    siren_net *same;
+    st = siren_net_prune(net, H, &same);
+    CHECK(!st && !memcmp(siren_net_params(same), siren_net_params(net),
+                         siren_net_param_count(net) * sizeof(float)),
+          "pruning to the full width is the identity");
+    if (!st) siren_net_free(same);
+    CHECK(siren_net_prune(net, 0, &same) == SIREN_EINVAL &&
+              siren_net_prune(net, 41, &same) == SIREN_EINVAL,
+          "widths 0 and above the model's are refused");
+    siren_net_free(zero);
+    siren_net_free(small);
+    siren_net_free(net);
+    TEST_DONE();
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# `siren prune` end to end: --keep 0.3 keeps at most 30% of the parameters
+# (the file's count, from siren info), fine-tuning raises the PSNR of the
+# pruned model, and siren eval of the written model gives the reported PSNR.
+BUILD=${BUILD:-build}
+S=$BUILD/siren
+PY=/usr/bin/python3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+"$S" fit image data/camera.png --size 32x32 --steps 150 --hidden 48 --threads 1 --quiet -o "$T/m.safetensors" || echo "not ok - fit"
+if "$S" prune "$T/m.safetensors" data/camera.png --keep 0.3 --finetune-steps 100 --threads 1 --quiet --json -o "$T/p.safetensors" >"$T/p.json" &&
+   "$S" info "$T/p.safetensors" --json >"$T/i.json" && "$S" info "$T/m.safetensors" --json >"$T/i0.json" &&
+   "$S" eval "$T/p.safetensors" data/camera.png --size 32x32 --json >"$T/e.json" &&
+   "$PY" - "$T" <<'PYEOF'
+import json, sys
+t = sys.argv[1]
+p, i, i0, e = (json.load(open(f"{t}/{n}.json")) for n in ("p", "i", "i0", "e"))
+assert i["params"] == p["params"] and i["params"] <= 0.3 * i0["params"], (i["params"], i0["params"])
+assert i["hidden_features"] == p["width"] < i0["hidden_features"]
+assert p["psnr_db"] > p["psnr_pruned_db"] + 1, p
+assert abs(e["psnr_db"] - p["psnr_db"]) < 0.01, (e, p)
+print(f"ok - prune --keep 0.3: {i0['params']} -> {i['params']} parameters, width "
+      f"{i0['hidden_features']} -> {p['width']}, PSNR {p['psnr_before_db']:.2f} -> "
+      f"{p['psnr_pruned_db']:.2f} pruned -> {p['psnr_db']:.2f} dB fine-tuned (siren eval agrees)")
+PYEOF
+then :; else echo "not ok - prune --keep 0.3: $(cat "$T/p.json")"; fi
+"$S" prune "$T/m.safetensors" data/camera.png -o "$T/x.safetensors" >/dev/null 2>&1
+[ $? -eq 2 ] && echo "ok - prune without --keep/--width/--psnr-drop is a usage error" || echo "not ok - prune without a mode"
+"$S" prune "$T/m.safetensors" data/camera.png --keep 0.5 --width 3 -o "$T/x.safetensors" >/dev/null 2>&1
+[ $? -eq 2 ] && echo "ok - prune with two modes is a usage error" || echo "not ok - prune with two modes"
