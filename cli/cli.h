@@ -107,10 +107,20 @@ char *cli_svg_plot(const char *title, int n_panels, const char *const *xlabels,
                    const char *ylabel, const cli_series *const *panels,
                    int n_series, int log_y);
 
+/* The widths of a model's linear layers from its configuration (siren.h:
+ * an encoding is layer 0, then the MLP): dims[l] -> dims[l+1] is linear
+ * layer l, dims has CLI_MAX_LINEAR + 1 entries. Returns the number of
+ * linear layers, or 0 when they do not add up to the parameter count
+ * (stats.c). */
+enum { CLI_MAX_LINEAR = 72 };
+int cli_net_dims(const siren_net *net, int *dims);
+
 int cli_fit(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_spectrum(int argc, char **argv);
 int cli_prune(int argc, char **argv);
+int cli_sr(int argc, char **argv);
+int cli_stats(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_info(int argc, char **argv);

@@ -60,6 +60,7 @@ typedef struct {
     const char *key[MAX_SWEEPS], *val[MAX_SWEEPS];
     int n_keys;
     char name[128], file[160];
+    siren_config cfg; /* as resolved for the fit */
     /* results */
     double psnr, ssim, seconds, ms_median;
     size_t params;
@@ -324,6 +325,7 @@ int cli_compare(int argc, char **argv) {
         for (int s = 0; s < u->n_keys; s++)
             apply_key(u->key[s], u->val[s], &cfg, &opt, &ifirst, &ihidden, &pe, &ff);
         cli_apply_arch(cmd, &cfg, u->arch, ifirst, ihidden, pe, ff);
+        u->cfg = cfg;
         cli_progress bar;
         char label[160];
         snprintf(label, sizeof label, "%d/%d %s", r + 1, total, u->name);
@@ -376,12 +378,17 @@ int cli_compare(int argc, char **argv) {
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
-    fprintf(m, "config,arch");
+    /* CLI.md's columns first (init: first/hidden when they differ), then
+     * the swept keys */
+    fprintf(m, "config,arch,init,omega0");
     for (int s = 0; s < n_sweeps; s++) fprintf(m, ",%s", skey[s]);
     fprintf(m, ",steps,psnr_db,ssim,seconds,ms_per_step_median,params,model\n");
     for (int r = 0; r < total; r++) {
         run_t *u = &runs[r];
-        fprintf(m, "\"%s\",%s", u->name, u->arch);
+        fprintf(m, "\"%s\",%s,%s%s%s,%g", u->name, u->arch, siren_init_name(u->cfg.init_first),
+                u->cfg.init_first == u->cfg.init_hidden ? "" : "/",
+                u->cfg.init_first == u->cfg.init_hidden ? "" : siren_init_name(u->cfg.init_hidden),
+                u->cfg.first_omega_0);
         for (int s = 0; s < n_sweeps; s++) fprintf(m, ",%s", u->val[s]);
         fprintf(m, ",%d,%.4f,%.5f,%.3f,%.3f,%zu,%s.safetensors\n", u->steps, u->psnr,
                 u->ssim, u->seconds, u->ms_median, u->params, u->file);

@@ -24,6 +24,10 @@ static const char *main_help =
     "                           tables, PSNR curves (SVG), a Figure-1 panel\n"
     "  spectrum MODEL|IMG -o SPEC.png  2-D Fourier magnitude (log), band limit\n"
     "  prune MODEL IMG -o OUT   fewer hidden units (--keep F), then fine-tune\n"
+    "  sr IMG --scale S -o DIR  super-resolution: a SIREN fitted to IMG shrunk\n"
+    "                           S times, against bicubic: PSNR, SSIM, pictures\n"
+    "  stats MODEL | --arch A   per-layer mean/std and histograms of the\n"
+    "                           pre-activations and activations (init report)\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
     "  --version                the version\n"
@@ -56,5 +60,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "compare")) return cli_compare(argc - 2, argv + 2);
     if (!strcmp(c, "spectrum")) return cli_spectrum(argc - 2, argv + 2);
     if (!strcmp(c, "prune")) return cli_prune(argc - 2, argv + 2);
+    if (!strcmp(c, "sr")) return cli_sr(argc - 2, argv + 2);
+    if (!strcmp(c, "stats")) return cli_stats(argc - 2, argv + 2);
     cli_usage_error(NULL, "unknown command '%s'", c);
 }
