@@ -94,6 +94,9 @@ static const char *fit_help =
     "  --period P           tuner: the period (image: 2 n / (n - 1), the n pixels\n"
     "                       of the longer side as one period)\n"
     "  --freeze-first       do not train the first layer\n"
+    "  --l1 A               after each step, shrink the hidden-to-hidden weights\n"
+    "                       towards 0 by lr x A (the proximal step of A sum|W|)\n"
+    "  --bound-hidden C     after each step, clip them to [-C, C] (TUNER's bound)\n"
     "  --steps N            Adam steps (500)\n"
     "  --lr X               learning rate (1e-4)\n"
     "  --batch full|N       points per step: all pixels, or N random ones (full)\n"
@@ -418,6 +421,10 @@ int cli_fit(int argc, char **argv) {
         else if ((v = cli_opt(cmd, argc, argv, &i, "--period")))
             cfg.tuner_period = (float)cli_double(cmd, "--period", v, 1e-6, 1e6);
         else if (cli_flag(a, "--freeze-first")) cfg.freeze_first = 1;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--l1")))
+            opt.l1 = (float)cli_double(cmd, "--l1", v, 0, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--bound-hidden")))
+            opt.bound_hidden = (float)cli_double(cmd, "--bound-hidden", v, 1e-9, 1e6);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {
             opt.steps = (int)cli_int(cmd, "--steps", v, 0, 100000000);
             steps_set = 1;

@@ -381,6 +381,15 @@ typedef struct {
      * functions set *net in that case only) holds the last good state. */
     double jump_factor;
     int max_retries;
+    /* Hidden-weight regularisers, applied after every Adam step to the
+     * hidden-to-hidden weight matrices (not the first or last layer, not
+     * biases): l1 > 0 shrinks each weight towards 0 by lr * l1 (the
+     * proximal step of l1 * sum |W|, so weights that the loss does not
+     * hold up reach exactly 0; the reported loss leaves the penalty out);
+     * bound_hidden > 0 then clips each to [-bound_hidden, bound_hidden]
+     * (TUNER's bound, which keeps the amplitudes of the frequencies the
+     * hidden layers generate decaying). 0: off (the default). */
+    float l1, bound_hidden;
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);

@@ -313,6 +313,47 @@ static void test_tuner(void) {
         CHECK(0, "freeze_first fit: %s", siren_last_error());
     }
     free(img.data);
+    /* --bound-hidden and --l1 act on the hidden-to-hidden weights only */
+    {
+        siren_config bc = siren_config_default(2, 1);
+        bc.hidden_features = 32;
+        siren_image im = {S, S, 1, malloc(sizeof(float) * S * S)};
+        for (int i = 0; i < S * S; i++) im.data[i] = (float)((i * 5) % 13) / 12.0f;
+        siren_train_opts o = siren_train_opts_default();
+        o.steps = 30;
+        o.threads = 1;
+        o.lr = 1e-3f;
+        o.bound_hidden = 0.02f;
+        siren_net *bn;
+        siren_status bs = siren_fit_image(&im, &bc, &o, &bn, &res);
+        double mx = 0, first = 0;
+        int zeros = 0;
+        if (!bs) {
+            const float *P = siren_net_params(bn);
+            /* layers: 2->32, 32->32 x3, 32->1; hidden-to-hidden are 1..3 */
+            size_t off = 2 * 32 + 32;
+            for (int l = 1; l <= 3; l++, off += 32 * 32 + 32)
+                for (int i = 0; i < 32 * 32; i++) mx = fmax(mx, fabs(P[off + i]));
+            for (int i = 0; i < 64; i++) first = fmax(first, fabs(P[i]));
+            siren_net_free(bn);
+        }
+        CHECK(!bs && mx <= 0.02f && mx > 0.019, "bound_hidden 0.02: after training every "
+              "hidden-to-hidden weight is within the bound (largest %.4f)", mx);
+        o.bound_hidden = 0;
+        o.l1 = 0.3f;
+        bs = siren_fit_image(&im, &bc, &o, &bn, &res);
+        if (!bs) {
+            const float *P = siren_net_params(bn);
+            size_t off = 2 * 32 + 32;
+            for (int l = 1; l <= 3; l++, off += 32 * 32 + 32)
+                for (int i = 0; i < 32 * 32; i++) zeros += P[off + i] == 0.0f;
+            siren_net_free(bn);
+        }
+        CHECK(!bs && zeros > 100 && zeros < 3 * 32 * 32, "l1 0.3: %d of the 3072 hidden-to-hidden weights are "
+              "exactly 0 after 30 steps", zeros);
+        (void)first;
+        free(im.data);
+    }
     c = siren_config_default(2, 1);
     c.init_hidden = SIREN_INIT_TUNER;
     CHECK(siren_net_create(&c, 0, &net) == SIREN_EINVAL, "tuner for hidden layers is refused");

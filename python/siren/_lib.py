@@ -51,7 +51,8 @@ class siren_train_opts(Structure):
                 ("target_psnr", c_double), ("progress", siren_progress_fn),
                 ("user", c_void_p), ("checkpoint", c_char_p),
                 ("checkpoint_every", c_int), ("resume", c_char_p),
-                ("jump_factor", c_double), ("max_retries", c_int)]
+                ("jump_factor", c_double), ("max_retries", c_int),
+                ("l1", c_float), ("bound_hidden", c_float)]
 
 
 class siren_fit_result(Structure):

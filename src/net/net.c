@@ -332,6 +332,21 @@ size_t siren_net_frozen_params(const siren_net *net) {
     return net->cfg.encoding != SIREN_ENC_NONE || net->cfg.freeze_first ? net->w_off[1] : 0;
 }
 
+void siren_net_project_hidden(siren_net *net, float shrink, float bound) {
+    /* hidden-to-hidden: after the first MLP layer, before the last */
+    const int l0 = net->cfg.encoding != SIREN_ENC_NONE;
+    for (int l = l0 + 1; l < net->n_linear - 1; l++) {
+        float *W = net->params + net->w_off[l];
+        const size_t n = (size_t)net->dims[l + 1] * net->dims[l];
+        for (size_t i = 0; i < n; i++) {
+            float w = W[i];
+            if (shrink > 0) w = w > shrink ? w - shrink : w < -shrink ? w + shrink : 0.0f;
+            if (bound > 0) w = w > bound ? bound : w < -bound ? -bound : w;
+            W[i] = w;
+        }
+    }
+}
+
 void siren_net_zero_frozen(const siren_net *net, float *grad) {
     size_t n = siren_net_frozen_params(net);
     if (n) memset(grad, 0, n * sizeof *grad);

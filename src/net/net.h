@@ -43,6 +43,10 @@ int siren_encoding_width(const siren_config *cfg);
  * with those entries zeroed (so Adam leaves them exactly as they are);
  * every backward pass calls it. */
 size_t siren_net_frozen_params(const siren_net *net);
+/* The hidden-to-hidden weights (siren_train_opts l1, bound_hidden): each
+ * moved towards 0 by `shrink` (stopping at 0), then, with bound > 0,
+ * clipped to [-bound, bound]. */
+void siren_net_project_hidden(siren_net *net, float shrink, float bound);
 void siren_net_zero_frozen(const siren_net *net, float *grad);
 
 /* Checks a configuration; fills the message on failure. */

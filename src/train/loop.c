@@ -220,6 +220,8 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
     if (!rolled) {
         siren_adam_step(&L->adam, L->net->params, grad, L->ck.lr, opt->beta1,
                         opt->beta2, opt->eps, L->threads);
+        if (opt->l1 > 0 || opt->bound_hidden > 0)
+            siren_net_project_hidden(L->net, L->ck.lr * opt->l1, opt->bound_hidden);
         if ((st = siren_guard_check_params(&L->guard, &L->ck, L->net, &L->adam,
                                            &L->step, &rolled)))
             return st;

@@ -34,6 +34,8 @@ siren_train_opts siren_train_opts_default(void) {
     o.threads = 0;
     o.jump_factor = 100;
     o.max_retries = 5;
+    o.l1 = 0;
+    o.bound_hidden = 0;
     return o;
 }
 
