@@ -36,6 +36,8 @@ static const char *compare_help =
     "                 value | gradient magnitude | Laplacian (the paper's\n"
     "                 Figure 1), each scaled as `siren render --what all`\n"
     "  NAME.safetensors  each configuration's model\n"
+    "All of it is rewritten after every configuration, so an interrupted\n"
+    "comparison keeps the ones it finished.\n"
     "\n"
     "Options (fit's, with these defaults):\n"
     "  -o, --output DIR   folder to write (made if missing), required\n"
@@ -199,6 +201,95 @@ static void stack_rows(const siren_image *rows, int n, siren_image *out) {
                    (size_t)rows[i].width * 3 * sizeof(float));
         y += rows[i].height + 4;
     }
+}
+
+/* Everything DIR holds about the first `done` runs: rewritten after every
+ * run, so an interrupted comparison keeps what it measured. */
+static void write_outputs(const char *dir, const char *task, const char *input,
+                          const base_opts *bo, int t_image, int n_sweeps,
+                          const char *const *skey, run_t *runs, int done,
+                          const siren_image *rows, const siren_image *img) {
+    const base_opts b = *bo;
+    /* results.csv and results.md */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    /* CLI.md's columns first (init: first/hidden when they differ), then
+     * the swept keys */
+    fprintf(m, "config,arch,init,omega0");
+    for (int s = 0; s < n_sweeps; s++) fprintf(m, ",%s", skey[s]);
+    fprintf(m, ",steps,psnr_db,ssim,seconds,ms_per_step_median,params,model\n");
+    for (int r = 0; r < done; r++) {
+        run_t *u = &runs[r];
+        fprintf(m, "\"%s\",%s,%s%s%s,%g", u->name, u->arch, siren_init_name(u->cfg.init_first),
+                u->cfg.init_first == u->cfg.init_hidden ? "" : "/",
+                u->cfg.init_first == u->cfg.init_hidden ? "" : siren_init_name(u->cfg.init_hidden),
+                u->cfg.first_omega_0);
+        for (int s = 0; s < n_sweeps; s++) fprintf(m, ",%s", u->val[s]);
+        fprintf(m, ",%d,%.4f,%.5f,%.3f,%.3f,%zu,%s.safetensors\n", u->steps, u->psnr,
+                u->ssim, u->seconds, u->ms_median, u->params, u->file);
+    }
+    fclose(m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    if (cli_write_atomic(path, buf, len)) cli_die("%s: cannot write (%s)", path, strerror(errno));
+    free(buf);
+    m = open_memstream(&buf, &len);
+    fprintf(m, "| configuration | PSNR (dB) | SSIM | seconds | ms/step | parameters |\n"
+               "|---|---:|---:|---:|---:|---:|\n");
+    for (int r = 0; r < done; r++)
+        fprintf(m, "| %s | %.2f | %.4f | %.1f | %.1f | %zu |\n", runs[r].name, runs[r].psnr,
+                runs[r].ssim, runs[r].seconds, runs[r].ms_median, runs[r].params);
+    fprintf(m, "\n%s %s, %d steps each, seed %llu%s; PSNR and SSIM after the last step%s.\n",
+            task, input, b.opt.steps, (unsigned long long)b.opt.seed,
+            b.opt.batch ? ", minibatches" : ", full batch",
+            t_image ? "" : " (of the reconstruction from the derivatives)");
+    fclose(m);
+    snprintf(path, sizeof path, "%s/results.md", dir);
+    if (cli_write_atomic(path, buf, len)) cli_die("%s: cannot write (%s)", path, strerror(errno));
+    free(buf);
+
+    /* curves.csv */
+    m = open_memstream(&buf, &len);
+    fprintf(m, "config,step,seconds,loss,psnr_db\n");
+    for (int r = 0; r < done; r++)
+        for (size_t i = 0; i < runs[r].n; i++)
+            fprintf(m, "\"%s\",%.0f,%.6f,%.9g,%.6f\n", runs[r].name, runs[r].step[i],
+                    runs[r].sec[i], runs[r].loss[i], runs[r].psnr_curve[i]);
+    fclose(m);
+    snprintf(path, sizeof path, "%s/curves.csv", dir);
+    if (cli_write_atomic(path, buf, len)) cli_die("%s: cannot write (%s)", path, strerror(errno));
+    free(buf);
+
+    /* psnr.svg: PSNR (image) or the loss (grad, lapl) against step and time */
+    cli_series *by_step = calloc(done, sizeof *by_step), *by_time = calloc(done, sizeof *by_time);
+    if (!by_step || !by_time) cli_die("out of memory");
+    for (int r = 0; r < done; r++) {
+        const double *y = t_image ? runs[r].psnr_curve : runs[r].loss;
+        by_step[r] = (cli_series){runs[r].name, runs[r].step, y, runs[r].n};
+        by_time[r] = (cli_series){runs[r].name, runs[r].sec, y, runs[r].n};
+    }
+    const cli_series *panels[2] = {by_step, by_time};
+    const char *xl[2] = {"step", "seconds"};
+    char title[256];
+    snprintf(title, sizeof title, "%s: %s %dx%d, seed %llu", t_image ? "training PSNR" : "training loss",
+             task, img->width, img->height, (unsigned long long)b.opt.seed);
+    char *svg = cli_svg_plot(title, 2, xl, t_image ? "PSNR (dB)" : "loss (log scale)", panels,
+                             done, !t_image);
+    snprintf(path, sizeof path, "%s/psnr.svg", dir);
+    if (cli_write_atomic(path, svg, strlen(svg)))
+        cli_die("%s: cannot write (%s)", path, strerror(errno));
+    free(svg);
+    free(by_step);
+    free(by_time);
+
+    /* panel.png */
+    siren_image panel;
+    stack_rows(rows, done, &panel);
+    snprintf(path, sizeof path, "%s/panel.png", dir);
+    if (siren_image_write_png(path, &panel)) cli_fail();
+    siren_image_free(&panel);
+
 }
 
 int cli_compare(int argc, char **argv) {
@@ -372,87 +463,12 @@ int cli_compare(int argc, char **argv) {
             fprintf(stderr, "%s: %s: PSNR %.2f dB, SSIM %.4f, %.1f s\n", input, u->name,
                     u->psnr, u->ssim, u->seconds);
         siren_net_free(net);
+        if (r + 1 < total)
+            write_outputs(dir, task, input, &b, t_image, n_sweeps, skey, runs, r + 1, rows,
+                          &img);
     }
 
-    /* results.csv and results.md */
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    /* CLI.md's columns first (init: first/hidden when they differ), then
-     * the swept keys */
-    fprintf(m, "config,arch,init,omega0");
-    for (int s = 0; s < n_sweeps; s++) fprintf(m, ",%s", skey[s]);
-    fprintf(m, ",steps,psnr_db,ssim,seconds,ms_per_step_median,params,model\n");
-    for (int r = 0; r < total; r++) {
-        run_t *u = &runs[r];
-        fprintf(m, "\"%s\",%s,%s%s%s,%g", u->name, u->arch, siren_init_name(u->cfg.init_first),
-                u->cfg.init_first == u->cfg.init_hidden ? "" : "/",
-                u->cfg.init_first == u->cfg.init_hidden ? "" : siren_init_name(u->cfg.init_hidden),
-                u->cfg.first_omega_0);
-        for (int s = 0; s < n_sweeps; s++) fprintf(m, ",%s", u->val[s]);
-        fprintf(m, ",%d,%.4f,%.5f,%.3f,%.3f,%zu,%s.safetensors\n", u->steps, u->psnr,
-                u->ssim, u->seconds, u->ms_median, u->params, u->file);
-    }
-    fclose(m);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.csv", dir);
-    if (cli_write_atomic(path, buf, len)) cli_die("%s: cannot write (%s)", path, strerror(errno));
-    free(buf);
-    m = open_memstream(&buf, &len);
-    fprintf(m, "| configuration | PSNR (dB) | SSIM | seconds | ms/step | parameters |\n"
-               "|---|---:|---:|---:|---:|---:|\n");
-    for (int r = 0; r < total; r++)
-        fprintf(m, "| %s | %.2f | %.4f | %.1f | %.1f | %zu |\n", runs[r].name, runs[r].psnr,
-                runs[r].ssim, runs[r].seconds, runs[r].ms_median, runs[r].params);
-    fprintf(m, "\n%s %s, %d steps each, seed %llu%s; PSNR and SSIM after the last step%s.\n",
-            task, input, b.opt.steps, (unsigned long long)b.opt.seed,
-            b.opt.batch ? ", minibatches" : ", full batch",
-            t_image ? "" : " (of the reconstruction from the derivatives)");
-    fclose(m);
-    snprintf(path, sizeof path, "%s/results.md", dir);
-    if (cli_write_atomic(path, buf, len)) cli_die("%s: cannot write (%s)", path, strerror(errno));
-    free(buf);
-
-    /* curves.csv */
-    m = open_memstream(&buf, &len);
-    fprintf(m, "config,step,seconds,loss,psnr_db\n");
-    for (int r = 0; r < total; r++)
-        for (size_t i = 0; i < runs[r].n; i++)
-            fprintf(m, "\"%s\",%.0f,%.6f,%.9g,%.6f\n", runs[r].name, runs[r].step[i],
-                    runs[r].sec[i], runs[r].loss[i], runs[r].psnr_curve[i]);
-    fclose(m);
-    snprintf(path, sizeof path, "%s/curves.csv", dir);
-    if (cli_write_atomic(path, buf, len)) cli_die("%s: cannot write (%s)", path, strerror(errno));
-    free(buf);
-
-    /* psnr.svg: PSNR (image) or the loss (grad, lapl) against step and time */
-    cli_series *by_step = calloc(total, sizeof *by_step), *by_time = calloc(total, sizeof *by_time);
-    if (!by_step || !by_time) cli_die("out of memory");
-    for (int r = 0; r < total; r++) {
-        const double *y = t_image ? runs[r].psnr_curve : runs[r].loss;
-        by_step[r] = (cli_series){runs[r].name, runs[r].step, y, runs[r].n};
-        by_time[r] = (cli_series){runs[r].name, runs[r].sec, y, runs[r].n};
-    }
-    const cli_series *panels[2] = {by_step, by_time};
-    const char *xl[2] = {"step", "seconds"};
-    char title[256];
-    snprintf(title, sizeof title, "%s: %s %dx%d, seed %llu", t_image ? "training PSNR" : "training loss",
-             task, img.width, img.height, (unsigned long long)b.opt.seed);
-    char *svg = cli_svg_plot(title, 2, xl, t_image ? "PSNR (dB)" : "loss (log scale)", panels,
-                             total, !t_image);
-    snprintf(path, sizeof path, "%s/psnr.svg", dir);
-    if (cli_write_atomic(path, svg, strlen(svg)))
-        cli_die("%s: cannot write (%s)", path, strerror(errno));
-    free(svg);
-    free(by_step);
-    free(by_time);
-
-    /* panel.png */
-    siren_image panel;
-    stack_rows(rows, total, &panel);
-    snprintf(path, sizeof path, "%s/panel.png", dir);
-    if (siren_image_write_png(path, &panel)) cli_fail();
-    siren_image_free(&panel);
+    write_outputs(dir, task, input, &b, t_image, n_sweeps, skey, runs, total, rows, &img);
     for (int r = 0; r < total; r++) siren_image_free(&rows[r]);
     free(rows);
 
