@@ -23,6 +23,22 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm
 AVX512  := -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
 AVX2    := -mavx2 -mfma
 
+# MPI for the CLI only (libsiren never depends on it): with Open MPI found
+# by pkg-config (Debian's libopenmpi-dev), cli/ is compiled with
+# -DSIREN_WITH_MPI and linked with it, so `mpirun siren fit ...` trains one
+# signal data-parallel or shares many signals among the ranks (cli/mpi.c).
+# MPI=0 builds without it even when it is there; MPI=1 insists on it.
+MPI     ?= auto
+ifeq ($(MPI),auto)
+MPI     := $(shell pkg-config --exists ompi 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DSIREN_WITH_MPI $(shell pkg-config --cflags ompi)
+MPI_LIBS   := $(shell pkg-config --libs ompi)
+endif
+# Rebuild the CLI when the choice changes.
+MPI_STAMP := $(BUILD)/obj/cli/mpi-$(MPI).stamp
+
 SRC      := $(sort $(wildcard src/*/*.c))
 OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(sort $(wildcard cli/*.c)))
@@ -39,7 +55,13 @@ $(BUILD)/libsiren.a: $(OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/siren: $(CLI_OBJ) $(BUILD)/libsiren.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsiren.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsiren.a $(LDLIBS) $(MPI_LIBS)
+
+$(CLI_OBJ): CFLAGS += $(MPI_CFLAGS)
+$(CLI_OBJ): $(MPI_STAMP)
+$(MPI_STAMP):
+	@mkdir -p $(@D)
+	rm -f $(BUILD)/obj/cli/mpi-*.stamp && touch $@
 
 $(BUILD)/obj/%_avx512.o: %_avx512.c
 	@mkdir -p $(@D)

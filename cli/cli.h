@@ -86,6 +86,73 @@ void cli_progress_close(cli_progress *p, int ok);
 extern volatile sig_atomic_t cli_interrupted;
 void cli_catch_signals(void);
 
+/* ------------------------------------------------------------ MPI (mpi.c)
+ * Compiled in when the build finds Open MPI (SIREN_WITH_MPI); without it
+ * these are stubs for one process. MPI starts only in a process launched by
+ * mpirun (or srun), never in the fits a many-signals run starts as child
+ * processes (they get SIREN_NO_MPI=1). */
+
+/* Nonzero when this binary was built with MPI. */
+int cli_mpi_built(void);
+/* Starts MPI when launched by mpirun (MPI_Finalize runs at exit); returns
+ * the number of ranks, 1 without MPI. Safe to call more than once. */
+int cli_mpi_init(void);
+int cli_mpi_rank(void);
+int cli_mpi_size(void);
+/* The threads a rank's fit should use when the user gave none: the cores it
+ * may run on, shared among the ranks on this machine bound to the same
+ * cores. 0 (all cores) without MPI. */
+int cli_mpi_threads(void);
+/* One input under mpirun with more than one rank: data-parallel training.
+ * Sets opt's shard hook (the reduce is an MPI_Allreduce) and the default
+ * threads; on ranks other than 0 turns off the log, the JSON, the progress
+ * bar and messages (rank 0 writes the model and checkpoints). No-op on one
+ * rank. */
+void cli_mpi_shard(siren_train_opts *opt, const char **log_path, int *quiet,
+                   int *json);
+/* Write the model: with shards, every rank checks that its parameters are
+ * the same as every other rank's (a mismatch is an error on all), then
+ * rank 0 writes; otherwise siren_net_save. */
+siren_status cli_save_model(const siren_net *net, const char *path);
+
+/* Many signals (many.c) over MPI: rank 0 hands out one job at a time to
+ * the workers that ask, each request carrying the asker's last result. */
+enum { CLI_MANY_PATH = 4096, CLI_MANY_MSG = 512 };
+typedef struct {
+    int index;                  /* into rank 0's list; -1: no more work */
+    char input[CLI_MANY_PATH], model[CLI_MANY_PATH];
+} cli_many_job;
+typedef enum {
+    CLI_MANY_NONE = 0,    /* no result (a worker's first request) */
+    CLI_MANY_OK,          /* fitted, model written */
+    CLI_MANY_FAILED,      /* the input could not be fitted: a row says why */
+    CLI_MANY_INTERRUPTED, /* stopped by a signal: no row, redone on resume */
+    CLI_MANY_USAGE        /* bad command line: the whole run stops */
+} cli_many_outcome;
+typedef struct {
+    int index, outcome, rank, steps;
+    double psnr_db, seconds, params;
+    char message[CLI_MANY_MSG];
+} cli_many_result;
+/* Rank 0: 1 when a worker has asked for a job (*from its rank, *last its
+ * previous result), 0 when none is waiting. Never blocks. */
+int cli_mpi_poll_request(int *from, cli_many_result *last);
+void cli_mpi_send_job(int to, const cli_many_job *job);
+/* A worker: send the last result, wait (sleeping, not spinning) for the
+ * next job; 0 when told there is no more. */
+int cli_mpi_request_job(const cli_many_result *last, cli_many_job *job);
+/* Every rank: wait for all (sleeping, not spinning) and agree on an exit
+ * status: rank 0's. */
+int cli_mpi_finish(int rc);
+/* Stop every rank now (MPI_Abort) with status rc; exit(rc) without MPI. */
+_Noreturn void cli_mpi_abort(int rc);
+
+/* siren fit TASK DIR|GLOB|FILE... -o OUTDIR/ (many.c): is this command
+ * line a many-signals run (an input is a folder or a glob, or the output
+ * ends in '/')? And the run itself. */
+int cli_many_wanted(int argc, char **argv);
+int cli_many(int argc, char **argv);
+
 /* The SIREN paper's Figure 1 for an image-shaped model: value | gradient
  * magnitude | Laplacian, each w x h, 4-pixel white gaps, RGB (render.c). */
 void cli_figure1_picture(const siren_net *net, int w, int h, int threads,
@@ -119,11 +186,12 @@ int cli_fit(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_spectrum(int argc, char **argv);
 int cli_prune(int argc, char **argv);
-int cli_sr(int argc, char **argv);
-int cli_stats(int argc, char **argv);
 int cli_render(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_mesh(int argc, char **argv);
+int cli_solve(int argc, char **argv);
+int cli_sr(int argc, char **argv);
+int cli_stats(int argc, char **argv);
 
 #endif

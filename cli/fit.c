@@ -60,6 +60,13 @@ static const char *fit_help =
     "official network is --hidden 1024. `siren render MODEL -o out/%04d.png\n"
     "[--frames N] [--size WxH]` renders any frame count and size.\n"
     "\n"
+    "Many inputs: with a folder, a glob ('imgs/*.png', quoted) or -o ending in\n"
+    "'/', each input is fitted to its own model OUTDIR/NAME.safetensors, with\n"
+    "OUTDIR/summary.csv (input, model, status, PSNR, seconds, params, steps,\n"
+    "rank, error); run it again to resume (done inputs are skipped). Under\n"
+    "mpirun (when built with Open MPI) the inputs are shared among the ranks;\n"
+    "with one input, the ranks train it data-parallel (rank 0 writes).\n"
+    "\n"
     "Options (defaults: the official recipe):\n"
     "  -o, --output FILE    model file to write (safetensors), required\n"
     "  --size WxH           resample the input (video: every frame) first (area\n"
@@ -154,6 +161,8 @@ static void print_json_common(cJSON *o, const char *task, const char *input,
 /* After a fit: the interrupted-run message and exit status, or 0. */
 static int interrupted_rc(const siren_fit_result *res, const siren_train_opts *opt) {
     if (!cli_interrupted || res->steps >= opt->steps) return 0;
+    if (cli_mpi_rank() != 0) /* data parallel: rank 0 says it */
+        return 128 + (int)cli_interrupted;
     if (opt->checkpoint)
         fprintf(stderr, "siren: interrupted at step %d of %d; checkpoint written "
                         "to %s (continue with --resume %s)\n",
@@ -170,10 +179,11 @@ static int interrupted_rc(const siren_fit_result *res, const siren_train_opts *o
 static int diverged_rc(const char *input, const char *output, siren_net *net) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", siren_last_error());
-    if (siren_net_save(net, output) == SIREN_OK)
-        fprintf(stderr, "siren: %s: %s; that model was written to %s\n", input,
-                msg, output);
-    else
+    if (cli_save_model(net, output) == SIREN_OK) {
+        if (cli_mpi_rank() == 0) /* data parallel: rank 0 wrote it */
+            fprintf(stderr, "siren: %s: %s; that model was written to %s\n", input,
+                    msg, output);
+    } else
         fprintf(stderr, "siren: %s: %s; saving it failed too: %s\n", input, msg,
                 siren_last_error());
     siren_net_free(net);
@@ -216,7 +226,7 @@ static int fit_audio(const char *input, const char *output, const char *log_path
         siren_audio_free(&au);
         return rc;
     }
-    if (siren_net_save(net, output)) cli_fail();
+    if (cli_save_model(net, output)) cli_fail();
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
     if (!quiet)
         fprintf(stderr, "%s: audio, %zu frames x %d channels at %d Hz, %d steps in "
@@ -262,7 +272,7 @@ static int fit_video(const char *input, const char *output, const char *log_path
         siren_video_free(&vid);
         return rc;
     }
-    if (siren_net_save(net, output)) cli_fail();
+    if (cli_save_model(net, output)) cli_fail();
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
     if (!quiet)
         fprintf(stderr, "%s: video, %d frames of %dx%d, %d steps in %.2f s (%.1f "
@@ -314,7 +324,7 @@ static int fit_shape(const char *task, const char *input, const char *output,
         siren_mesh_free(&shape);
         return rc;
     }
-    if (siren_net_save(net, output)) cli_fail();
+    if (cli_save_model(net, output)) cli_fail();
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
     if (!quiet) {
         fprintf(stderr, "%s: %s, %zu %s%s, %d steps in %.2f s (%.1f ms/step), "
@@ -351,6 +361,8 @@ int cli_fit(int argc, char **argv) {
     if (argc < 1)
         cli_usage_error(cmd, "missing TASK (image, grad, lapl, compose, sdf, occupancy, "
                              "audio, video)");
+    /* a folder, a glob or -o DIR/: one model per input (cli/many.c) */
+    if (cli_many_wanted(argc, argv)) return cli_many(argc, argv);
     const char *task = argv[0];
     const int is_image = !strcmp(task, "image"), is_grad = !strcmp(task, "grad"),
               is_lapl = !strcmp(task, "lapl"), is_compose = !strcmp(task, "compose"),
@@ -475,6 +487,8 @@ int cli_fit(int argc, char **argv) {
     cli_apply_arch(cmd, &cfg, arch, init_first, init_hidden, pe_freqs, ff_features);
     if (opt.checkpoint_every > 0 && !opt.checkpoint)
         cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
+    /* under mpirun with several ranks: data parallel (cli/mpi.c) */
+    cli_mpi_shard(&opt, &log_path, &quiet, &json);
     if (is_audio) {
         if (sw) cli_usage_error(cmd, "--size is for image tasks");
         if (opt.target_psnr > 0)
@@ -539,7 +553,7 @@ int cli_fit(int argc, char **argv) {
         if (mask.data) siren_image_free(&mask);
         return rc;
     }
-    if (siren_net_save(net, output)) cli_fail();
+    if (cli_save_model(net, output)) cli_fail();
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
     if (!quiet)
         fprintf(stderr, "%s: %s %dx%d, %d steps in %.2f s (%.1f ms/step), "

@@ -22,6 +22,9 @@ static const char *main_help =
     "  info MODEL               architecture and metadata of a model file\n"
     "  compare IMG --arch A,B -o DIR  several configurations on one image:\n"
     "                           tables, PSNR curves (SVG), a Figure-1 panel\n"
+    "  solve helmholtz|wave     solve a PDE with a SIREN (Helmholtz with a point\n"
+    "                           source and PML, or the wave equation); --compare\n"
+    "                           scores it against finite differences\n"
     "  spectrum MODEL|IMG -o SPEC.png  2-D Fourier magnitude (log), band limit\n"
     "  prune MODEL IMG -o OUT   fewer hidden units (--keep F), then fine-tune\n"
     "  sr IMG --scale S -o DIR  super-resolution: a SIREN fitted to IMG shrunk\n"
@@ -58,6 +61,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "info")) return cli_info(argc - 2, argv + 2);
     if (!strcmp(c, "mesh")) return cli_mesh(argc - 2, argv + 2);
     if (!strcmp(c, "compare")) return cli_compare(argc - 2, argv + 2);
+    if (!strcmp(c, "solve")) return cli_solve(argc - 2, argv + 2);
     if (!strcmp(c, "spectrum")) return cli_spectrum(argc - 2, argv + 2);
     if (!strcmp(c, "prune")) return cli_prune(argc - 2, argv + 2);
     if (!strcmp(c, "sr")) return cli_sr(argc - 2, argv + 2);

@@ -352,6 +352,15 @@ typedef struct {
 /* Return nonzero to stop training early (the result is kept). */
 typedef int (*siren_progress_fn)(void *user, const siren_progress *p);
 
+/* Data-parallel training (siren_train_opts: shard_rank, shard_count,
+ * reduce): replace grad (n floats; NULL when n is 0) and loss_parts
+ * (n_loss doubles) on every shard by their sums over all shards, in place,
+ * and return SIREN_OK; the sums must be the same, bit for bit, on every
+ * shard (an MPI_Allreduce does this; see the CLI's cli/mpi.c). Any other
+ * status stops the fit with that status. */
+typedef siren_status (*siren_reduce_fn)(void *user, float *grad, size_t n,
+                                        double *loss_parts, int n_loss);
+
 typedef struct {
     int steps;            /* Adam steps (default 500) */
     float lr;             /* learning rate (default 1e-4) */
@@ -390,6 +399,31 @@ typedef struct {
      * (TUNER's bound, which keeps the amplitudes of the frequencies the
      * hidden layers generate decaying). 0: off (the default). */
     float l1, bound_hidden;
+    /* Data parallelism, for one signal spread over several processes (or
+     * machines) without the library knowing how they talk: shard_count
+     * processes run the same fit on the same signal with the same options
+     * and seed, each with its own shard_rank in [0, shard_count). Every
+     * shard draws the same batch from the same RNG (so the sampler state
+     * and checkpoints are the same everywhere), computes the loss and
+     * gradient of its own contiguous slice of the batch only (full batch:
+     * of all points), scaled by the whole batch's size, and calls
+     * reduce(reduce_user, ...) to sum the gradients and loss parts over the
+     * shards; then every shard applies the same Adam step, and the
+     * divergence guard sees the global loss. The parameters are the same on
+     * every shard after each step, and with the same seed they match a
+     * single process's up to the order of floating-point sums. Checkpoints
+     * are written by shard 0 only. A stop asked by the progress callback on
+     * any shard is summed through the next step's reduce, so all shards stop
+     * after the same step (one step later than without shards; target_psnr
+     * stops at once: it sees the global loss). Each batch must hold at least
+     * shard_count points. Implemented by the value fits (image, audio,
+     * video, occupancy), the derivative fits (grad, lapl, compose) and sdf.
+     * shard_count 0 or 1 with reduce NULL: a plain fit; with reduce set
+     * and shard_count 1, reduce is still called (it must then leave its
+     * arguments as they are for the result to be a plain fit's). */
+    int shard_rank, shard_count;
+    siren_reduce_fn reduce;
+    void *reduce_user;
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);
@@ -584,6 +618,109 @@ siren_status siren_render_values(const siren_net *net, int width, int height,
 siren_status siren_render_derivs(const siren_net *net, int width, int height,
                                  int threads, float *value, float *grad,
                                  float *lapl);
+
+/* -------------------------------------------------------------------- PDEs */
+
+/* Solving a PDE with a SIREN, trained through its derivatives only against
+ * the equation's residual at random collocation points (the official
+ * train_helmholtz.py and train_wave_equation.py, losses helmholtz_pml and
+ * wave_pml). Coordinates: (row, col) in [-1, 1]^2, linspace grids as the
+ * rest of the library; time t raw, in [0, t_max].
+ *
+ * Helmholtz: u complex, the network's two outputs (Re u, Im u):
+ *     d_r((e_c/e_r) d_r u) + d_c((e_r/e_c) d_c u) + e_r e_c k^2 u = f
+ * with the official perfectly matched layer e_x = 1 - i a0 (d_x / L)^2,
+ * d_x the distance into the layer of width L at the edges, and the source
+ * f = (1 + 1i) g, g the unit-mass Gaussian of variance 1e-4 around the
+ * source, set to 0 below 1e-5. Loss: the official one divided by its
+ * batch N0 = 230^2, sum over points of w |r| where g = 0 and w (N0/1e3)
+ * |r - f| where g != 0, |z| = |Re z| + |Im z| (official torch.abs on the
+ * two channels). Points: uniform in the square, and src_samples uniform in
+ * the disk of radius 0.05 around the source (official 100 of N0); the
+ * weight w of a point is its group's official share over its count
+ * ((N0 - 100)/N0 over the uniform points, 100/N0 over the disk's), 1/N0
+ * each at the official counts, so any batch and src_samples estimate the
+ * same loss.
+ *
+ * Wave: u real, inputs (t, row, col): u_tt = c^2 (u_rr + u_cc), u(0) =
+ * exp(-|x - x0|^2 / (2 * 5e-4)) / 50 (set to 0 below 1e-5), u_t(0) = 0.
+ * Loss, weighted likewise with N0 = 340^2: sum w |u_tt - c^2 lap u| over
+ * all points plus, at t = 0, w (N0/10) |u - u0| + w (N0/100) |u_t|
+ * (official diff_constraint_hom, dirichlet, neumann). Points: t uniform in
+ * [0, W], W growing from 0 to t_max over the first `ramp` of the steps
+ * (official: the whole run), space uniform; and at t = 0, src_samples
+ * uniform in space and src_samples in the disk of radius 0.25 around the
+ * source (official 1000 each of N0).
+ *
+ * opt->batch is N (0: the official N0). The training is that of the other
+ * fits: Adam, the divergence guard, progress, checkpoints (opt). */
+typedef struct {
+    double k;                 /* Helmholtz wavenumber (official 20) */
+    double src_row, src_col;  /* source / initial pulse centre ((0, 0)) */
+    double pml_width, pml_a0; /* Helmholtz layer: width L (0.5), a0 (5) */
+    double c;                 /* wave speed (1) */
+    double t_max;             /* wave: the time span (official 0.4) */
+    double ramp;              /* wave: fraction of the steps over which the
+                                 time window grows to t_max (official 1;
+                                 0: t_max from the start) */
+    size_t src_samples;       /* points per step near the source (wave: as
+                                 many again at t = 0); 0: the official
+                                 fraction of the batch, at least 1. The
+                                 loss's weights keep the groups' official
+                                 shares whatever the count */
+} siren_pde_opts;
+
+/* The official problems: k 20, source (0, 0), layer 0.5 / 5, c 1,
+ * t_max 0.4, ramp 1. */
+siren_pde_opts siren_pde_opts_default(void);
+
+typedef struct {
+    int steps;             /* steps done */
+    double seconds;        /* training time */
+    double step_ms_median; /* as siren_fit_result's */
+    double loss;           /* the last step's loss (its batch, before its
+                              update) */
+    /* The last step's loss in its weighted parts. Helmholtz: residual off
+     * the source, |r - f| on it, 0. Wave: residual, initial value,
+     * initial velocity. */
+    double terms[3];
+} siren_pde_result;
+
+/* Fit a network (cfg's in/out features are set: 2 -> 2 for Helmholtz,
+ * 3 -> 1 for the wave) to the problem of `po`. The model's metadata
+ * records the problem (task "helmholtz" or "wave", k, source, layer, c,
+ * t_max). SIREN_EDIVERGED as the other fits (then *net is the last good
+ * state). */
+siren_status siren_solve_helmholtz(const siren_pde_opts *po,
+                                   const siren_config *cfg,
+                                   const siren_train_opts *opt, siren_net **net,
+                                   siren_pde_result *res);
+siren_status siren_solve_wave(const siren_pde_opts *po, const siren_config *cfg,
+                              const siren_train_opts *opt, siren_net **net,
+                              siren_pde_result *res);
+
+/* A Helmholtz model on the n x n grid: field (n, n, 2) = (Re u, Im u). */
+siren_status siren_render_helmholtz(const siren_net *net, int n, int threads,
+                                    float *field);
+/* A wave model at nt times on the n x n grid: u (nt, n, n). */
+siren_status siren_render_wave(const siren_net *net, int n, const double *times,
+                               int nt, int threads, float *u);
+
+/* The finite-difference references of the same problems (po), on the same
+ * n x n grid, independent of any network (the project's solvers: Helmholtz
+ * with the same layer by preconditioned BiCGSTAB, second order; the wave
+ * by leapfrog on a refined grid, in free space). field (n, n, 2) double;
+ * u (nt, n, n) double at times (non-decreasing, >= 0). */
+siren_status siren_reference_helmholtz(const siren_pde_opts *po, int n,
+                                       double *field);
+siren_status siren_reference_wave(const siren_pde_opts *po, int n,
+                                  const double *times, int nt, double *u);
+
+/* Relative L2 error ||net - ref|| / ||ref|| of `frames` fields of (n, n,
+ * m) values, over the grid points with max(|row|, |col|) <= box (1: all;
+ * 1 - pml_width: outside the layer). NAN when ref is 0 there. */
+double siren_pde_rel_l2(int frames, int n, int m, const double *ref,
+                        const float *net, double box);
 
 #ifdef __cplusplus
 }

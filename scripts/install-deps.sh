@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages siren needs to build and test (DESIGN §6),
-# skipping what is already there. Run as root on Debian 12.
+# skipping what is already there. Run as root on Debian 12. Open MPI
+# (libopenmpi-dev, openmpi-bin) is optional for the build: with it the CLI
+# runs under mpirun (README: Scale) and tests/test_mpi.sh runs its MPI part.
 set -e
 PKGS="build-essential pkg-config libopenblas-dev libsleef-dev libstb-dev \
 libcjson-dev libsndfile1-dev zlib1g-dev python3 python3-numpy python3-scipy python3-skimage python3-pil \
-python3-pip python3-setuptools valgrind"
+python3-pip python3-setuptools valgrind libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

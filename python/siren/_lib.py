@@ -43,6 +43,10 @@ class siren_progress(Structure):
 # int (*)(void *user, const siren_progress *p)
 siren_progress_fn = CFUNCTYPE(c_int, c_void_p, POINTER(siren_progress))
 
+# int (*)(void *user, float *grad, size_t n, double *loss_parts, int n_loss)
+siren_reduce_fn = CFUNCTYPE(c_int, c_void_p, POINTER(c_float), c_size_t,
+                            POINTER(c_double), c_int)
+
 
 class siren_train_opts(Structure):
     _fields_ = [("steps", c_int), ("lr", c_float), ("beta1", c_float),
@@ -52,7 +56,9 @@ class siren_train_opts(Structure):
                 ("user", c_void_p), ("checkpoint", c_char_p),
                 ("checkpoint_every", c_int), ("resume", c_char_p),
                 ("jump_factor", c_double), ("max_retries", c_int),
-                ("l1", c_float), ("bound_hidden", c_float)]
+                ("l1", c_float), ("bound_hidden", c_float),
+                ("shard_rank", c_int), ("shard_count", c_int),
+                ("reduce", siren_reduce_fn), ("reduce_user", c_void_p)]
 
 
 class siren_fit_result(Structure):

@@ -71,7 +71,8 @@ siren_status siren_loop_checkpoint(siren_train_state *ck, const siren_net *net,
                                    const siren_adam *adam,
                                    const siren_train_opts *opt, int step,
                                    int stop) {
-    if (!opt->checkpoint ||
+    /* every shard holds the same state: the first one writes it */
+    if (!opt->checkpoint || (opt->shard_count > 1 && opt->shard_rank != 0) ||
         !(stop || step == opt->steps ||
           (opt->checkpoint_every > 0 && step % opt->checkpoint_every == 0)))
         return SIREN_OK;
@@ -214,6 +215,10 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
     siren_status st;
     int rolled;
     *stop = 0;
+    if (L->stop_agreed) { /* every shard ends here, before this update */
+        *stop = 1;
+        return siren_loop_checkpoint(&L->ck, L->net, &L->adam, opt, L->step, 1);
+    }
     if ((st = siren_guard_check_loss(&L->guard, &L->ck, L->net, &L->adam, loss,
                                      &L->step, &rolled)))
         return st;
@@ -233,7 +238,69 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
         siren_progress p = {L->step, opt->steps, siren_now() - L->t0, loss, psnr,
                             rolled ? L->guard.warning : NULL};
         *stop = opt->progress(opt->user, &p);
+        /* with shards, a stop is voted on in the next step's reduce: the
+         * callbacks of different shards may not agree on the step */
+        if (*stop && opt->shard_count > 1) {
+            L->stop_vote = 1;
+            *stop = 0;
+        }
     }
     if (!rolled && opt->target_psnr > 0 && psnr >= opt->target_psnr) *stop = 1;
     return siren_loop_checkpoint(&L->ck, L->net, &L->adam, opt, L->step, *stop);
+}
+
+/* ------------------------------------------------------------------ shards */
+
+siren_status siren_shard_check(const siren_train_opts *opt, size_t batch) {
+    if (opt->shard_count <= 1) {
+        if (opt->shard_count < 0 || opt->shard_rank != 0)
+            return siren_fail(SIREN_EINVAL, "shard %d of %d does not exist",
+                              opt->shard_rank, opt->shard_count);
+        return SIREN_OK;
+    }
+    if (!opt->reduce)
+        return siren_fail(SIREN_EINVAL, "%d shards need a reduce function",
+                          opt->shard_count);
+    if (opt->shard_rank < 0 || opt->shard_rank >= opt->shard_count)
+        return siren_fail(SIREN_EINVAL, "shard %d of %d does not exist",
+                          opt->shard_rank, opt->shard_count);
+    if (batch < (size_t)opt->shard_count)
+        return siren_fail(SIREN_EINVAL, "a batch of %zu points cannot be shared "
+                          "among %d shards", batch, opt->shard_count);
+    return SIREN_OK;
+}
+
+void siren_shard_slice(const siren_train_opts *opt, size_t n, size_t *lo,
+                       size_t *hi) {
+    const size_t R = opt->shard_count > 1 ? (size_t)opt->shard_count : 1;
+    const size_t r = opt->shard_count > 1 ? (size_t)opt->shard_rank : 0;
+    /* n * r / R without overflow for any n a size_t holds */
+    *lo = n / R * r + n % R * r / R;
+    *hi = n / R * (r + 1) + n % R * (r + 1) / R;
+}
+
+int siren_shard_active(const siren_train_opts *opt) {
+    return opt->reduce != NULL && opt->shard_count >= 1;
+}
+
+siren_status siren_shard_reduce(const siren_train_opts *opt, float *grad,
+                                size_t n, double *parts, int n_loss) {
+    if (!siren_shard_active(opt)) return SIREN_OK;
+    siren_status st = opt->reduce(opt->reduce_user, grad, n, parts, n_loss);
+    if (st)
+        return siren_fail(st, "summing the gradients over %d shards failed (%s)",
+                          opt->shard_count, siren_status_str(st));
+    return SIREN_OK;
+}
+
+siren_status siren_loop_reduce(siren_loop *L, float *grad, double *parts,
+                               int n_loss) {
+    const siren_train_opts *opt = L->opt;
+    if (!siren_shard_active(opt)) return SIREN_OK;
+    const int vote = opt->shard_count > 1;
+    if (vote) parts[n_loss] = L->stop_vote;
+    siren_status st = siren_shard_reduce(opt, grad, L->net->n_params, parts,
+                                         n_loss + vote);
+    if (!st && vote && parts[n_loss] > 0) L->stop_agreed = 1;
+    return st;
 }

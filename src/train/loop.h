@@ -100,6 +100,8 @@ typedef struct {
     int log_cap, done_steps;
     int step;        /* updates applied (the guard may take some back) */
     double t0, ts;   /* the run's and this step's start */
+    int stop_vote;   /* sharded: the progress callback asked to stop */
+    int stop_agreed; /* sharded: some shard asked; stop before this update */
 } siren_loop;
 
 /* Adam, the guard, the step-time log and the state at step 0 or from
@@ -117,5 +119,29 @@ void siren_loop_tick(siren_loop *L);
  * SIREN_EDIVERGED: the guard gave up, the last good state is restored. */
 siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
                                double psnr, int *stop);
+
+/* Data parallelism (siren_train_opts: shard_rank, shard_count, reduce).
+ * Every shard draws the whole batch and works on its own contiguous slice
+ * of it; the loops scale their gradients by the whole batch and sum the
+ * slices' gradients and loss sums through the caller's reduce.
+ *
+ * siren_shard_check: the options are consistent (a reduce when there are
+ * shards, the rank in range, at least one point per shard in a batch of
+ * `batch` points). siren_shard_slice: this shard's slice [*lo, *hi) of n
+ * items ([0, n) without shards). siren_shard_active: is there a reduce to
+ * call? siren_shard_reduce: the caller's reduce (nothing without one),
+ * its failure turned into an error message. siren_loop_reduce: the same for
+ * a training step, the stop votes of the shards' progress callbacks summed
+ * with the loss parts (parts has room for n_loss + 1 doubles); a vote from
+ * any shard sets L->stop_agreed, and siren_loop_update then ends the run
+ * before this step's update on every shard alike. */
+siren_status siren_shard_check(const siren_train_opts *opt, size_t batch);
+void siren_shard_slice(const siren_train_opts *opt, size_t n, size_t *lo,
+                       size_t *hi);
+int siren_shard_active(const siren_train_opts *opt);
+siren_status siren_shard_reduce(const siren_train_opts *opt, float *grad,
+                                size_t n, double *parts, int n_loss);
+siren_status siren_loop_reduce(siren_loop *L, float *grad, double *parts,
+                               int n_loss);
 
 #endif

@@ -92,12 +92,15 @@ static void sdf_chunk(const siren_net *net, sdf_worker *w, const float *x,
     for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
 }
 
-/* The loss (sum of the four means) of the batch and, with grad, its
- * parameter gradient; terms[4] gets the four weighted means. */
+/* The loss (sum of the four means) of the batch's points [lo, hi) (all
+ * of it, or a shard's part: the means are over all M points either way)
+ * and, with grad, its parameter gradient; terms[4] gets the four weighted
+ * means. */
 static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
                        const float *x, const float *nrm, size_t n_on,
-                       size_t M, float *grad, double terms[4]) {
-    const size_t nch = (M + CHUNK - 1) / CHUNK;
+                       size_t M, size_t lo, size_t hi, float *grad,
+                       double terms[4]) {
+    const size_t nch = (hi - lo + CHUNK - 1) / CHUNK;
 #pragma omp parallel num_threads(T)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -105,7 +108,7 @@ static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
         memset(w->loss, 0, sizeof w->loss);
         if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
         for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
-            size_t off = c * CHUNK, cnt = M - off < CHUNK ? M - off : CHUNK;
+            size_t off = lo + c * CHUNK, cnt = hi - off < CHUNK ? hi - off : CHUNK;
             sdf_chunk(net, w, x, nrm, n_on, off, cnt, M, grad != NULL);
         }
         if (grad) {
@@ -126,6 +129,27 @@ static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
         loss += terms[k];
     }
     return loss;
+}
+
+/* sdf_step over this shard's part of the batch, the terms summed over the
+ * shards (the reduce: the gradient with them when there is one). */
+static siren_status sdf_step_sharded(const siren_net *net, sdf_worker *wk, int T,
+                                     const float *x, const float *nrm,
+                                     size_t n_on, size_t M, siren_loop *L,
+                                     const siren_train_opts *opt, float *grad,
+                                     double terms[4], double *loss) {
+    size_t lo, hi;
+    siren_shard_slice(opt, M, &lo, &hi);
+    *loss = sdf_step(net, wk, T, x, nrm, n_on, M, lo, hi, grad, terms);
+    if (!siren_shard_active(opt)) return SIREN_OK;
+    double parts[5];
+    memcpy(parts, terms, 4 * sizeof *parts);
+    siren_status st = grad ? siren_loop_reduce(L, grad, parts, 4)
+                           : siren_shard_reduce(opt, NULL, 0, parts, 4);
+    if (st) return st;
+    *loss = 0;
+    for (int k = 0; k < 4; k++) *loss += (terms[k] = parts[k]);
+    return SIREN_OK;
 }
 
 /* Each thread's buffers for chunks of `chunk` points; free with
@@ -180,6 +204,7 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
     if (!siren_mul_size(n_on, 2, &M) || M > ((size_t)1 << 31))
         return siren_fail(SIREN_ELIMIT, "batch of %zu points is too large", n_on);
+    if ((st = siren_shard_check(opt, M))) return st;
     if ((st = workers_create(net, M < CHUNK ? M : CHUNK, T, wk))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
     x = malloc(M * 3 * sizeof *x);
@@ -203,7 +228,9 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
         }
         for (size_t k = 3 * n_on; k < 3 * M; k++)
             x[k] = (float)(2.0 * siren_rng_uniform(&L.ck.rng) - 1.0);
-        loss = sdf_step(net, wk, T, x, nb, n_on, M, grad, terms);
+        if ((st = sdf_step_sharded(net, wk, T, x, nb, n_on, M, &L, opt, grad,
+                                   terms, &loss)))
+            goto done;
         /* past the guard's retries: stop with the last good state, and
          * still fill in the result (the caller keeps that model) */
         int stop;
@@ -220,7 +247,10 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
     /* the last update unchecked by a loss: the loss of its parameters on
      * the last batch, and the state before it if that is not finite */
     if (L.step > 0 && st == SIREN_OK) {
-        double last = sdf_step(net, wk, T, x, nb, n_on, M, NULL, terms);
+        double last;
+        if ((st = sdf_step_sharded(net, wk, T, x, nb, n_on, M, &L, opt, NULL,
+                                   terms, &last)))
+            goto done;
         if (!isfinite(last) && siren_guard_restore(&L.guard, net, &L.adam, &L.step))
             res->steps = L.step;
     }
@@ -240,7 +270,7 @@ double siren_sdf_loss(const siren_net *net, const float *x, const float *normals
     sdf_worker wk[64];
     double loss = NAN;
     if (!workers_create(net, M < CHUNK ? M : CHUNK, T, wk))
-        loss = sdf_step(net, wk, T, x, normals, n_on, M, grad, terms);
+        loss = sdf_step(net, wk, T, x, normals, n_on, M, 0, M, grad, terms);
     workers_free(wk, T);
     return loss;
 }

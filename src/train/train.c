@@ -95,7 +95,10 @@ static void source_fill(const siren_point_source *src, const size_t *idx, size_t
 
 /* The values loop, over arrays (coords, targets: minibatches drawn from a
  * permutation reshuffled every epoch) or a point source (src: uniformly
- * with replacement). */
+ * with replacement). With shards (siren_train_opts), each step's batch is
+ * drawn whole on every shard and this shard computes the rows [lo, hi) of
+ * it; its loss sum and gradient, divided by the whole batch, are summed
+ * over the shards by opt->reduce. */
 static siren_status train_values(siren_net *net, const float *coords,
                                  const float *targets, const siren_point_source *src,
                                  size_t n, siren_value_loss kind,
@@ -106,6 +109,9 @@ static siren_status train_values(siren_net *net, const float *coords,
     const int full = opt->batch == 0 || opt->batch >= n;
     const size_t cap = full ? n : opt->batch;
     const int arrays = coords != NULL;
+    size_t lo, hi;
+    siren_shard_slice(opt, cap, &lo, &hi);
+    const size_t mc = hi - lo; /* this shard's rows of each batch */
     siren_status st = SIREN_OK;
     siren_work *w = NULL;
     siren_loop L = {0};
@@ -117,15 +123,16 @@ static siren_status train_values(siren_net *net, const float *coords,
     if (n == 0) return siren_fail(SIREN_EINVAL, "no points to fit");
     if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
+    if ((st = siren_shard_check(opt, cap))) return st;
 
-    if ((st = siren_work_create(net, cap, threads, &w))) goto done;
+    if ((st = siren_work_create(net, mc, threads, &w))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
-    gy = malloc(cap * dout * sizeof *gy);
+    gy = malloc(mc * dout * sizeof *gy);
     partial = calloc(threads, sizeof *partial);
     int ok = grad && gy && partial;
     if (!full || !arrays) {
-        bx = malloc(cap * din * sizeof *bx);
-        bt = malloc(cap * dout * sizeof *bt);
+        bx = malloc(mc * din * sizeof *bx);
+        bt = malloc(mc * dout * sizeof *bt);
         ok = ok && bx && bt;
     }
     if (!full && arrays) ok = ok && (perm = malloc(n * sizeof *perm));
@@ -135,26 +142,32 @@ static siren_status train_values(siren_net *net, const float *coords,
         goto done;
     }
     if ((st = siren_loop_open(&L, net, opt, perm, n, full ? 0 : cap, threads))) goto done;
-    /* a source's full batch is gathered once */
-    if (full && !arrays) source_fill(src, NULL, 0, n, din, dout, bx, bt);
-    const float *x = full && arrays ? coords : bx, *t = full && arrays ? targets : bt;
+    /* a source's full batch (this shard's part of it) is gathered once */
+    if (full && !arrays) source_fill(src, NULL, lo, mc, din, dout, bx, bt);
+    const float *x = full && arrays ? coords + lo * din : bx,
+                *t = full && arrays ? targets + lo * dout : bt;
     double loss = NAN;
     while (L.step < opt->steps) {
         siren_loop_tick(&L);
+        /* every shard draws the whole batch, so the sampler's state is the
+         * same on all of them, and keeps its own rows */
         if (!full && arrays) {
             for (size_t k = 0; k < cap; k++) {
                 size_t i = siren_loop_next_point(&L.ck);
-                memcpy(bx + k * din, coords + i * din, din * sizeof *bx);
-                memcpy(bt + k * dout, targets + i * dout, dout * sizeof *bt);
+                if (k < lo || k >= hi) continue;
+                memcpy(bx + (k - lo) * din, coords + i * din, din * sizeof *bx);
+                memcpy(bt + (k - lo) * dout, targets + i * dout, dout * sizeof *bt);
             }
         } else if (!full) {
             for (size_t k = 0; k < cap; k++) idx[k] = siren_rng_below(&L.ck.rng, n);
-            source_fill(src, idx, 0, cap, din, dout, bx, bt);
+            source_fill(src, idx + lo, 0, mc, din, dout, bx, bt);
         }
-        siren_net_forward(net, w, x, cap, 1);
-        loss = loss_grad(kind, w->act[net->n_linear], t, cap * dout, gy,
-                         cap * dout, threads, partial) / (double)(cap * dout);
-        siren_net_backward(net, w, cap, gy, grad);
+        siren_net_forward(net, w, x, mc, 1);
+        double parts[2] = {loss_grad(kind, w->act[net->n_linear], t, mc * dout, gy,
+                                     cap * dout, threads, partial), 0};
+        siren_net_backward(net, w, mc, gy, grad);
+        if ((st = siren_loop_reduce(&L, grad, parts, 1))) goto done;
+        loss = parts[0] / (double)(cap * dout);
         /* past the guard's retries: stop with the last good state, and
          * still fill in the result (the caller keeps that model) */
         int stop;
@@ -173,10 +186,12 @@ static siren_status train_values(siren_net *net, const float *coords,
      * that update made the output non-finite (the guard saw only finite
      * parameters), the state before it is the result. */
     double sse = 0;
+    size_t nlo, nhi; /* with shards, each evaluates its part of the points */
+    siren_shard_slice(opt, n, &nlo, &nhi);
     for (int again = 1; again >= 0; again--) {
         sse = 0;
-        for (size_t i = 0; i < n; i += cap) {
-            size_t m = n - i < cap ? n - i : cap;
+        for (size_t i = nlo; i < nhi; i += mc) {
+            size_t m = nhi - i < mc ? nhi - i : mc;
             const float *xi = bx, *ti = bt; /* a source's full batch is there */
             if (arrays) {
                 xi = coords + i * din;
@@ -187,6 +202,11 @@ static siren_status train_values(siren_net *net, const float *coords,
             siren_net_forward(net, w, xi, m, 0);
             sse += loss_grad(kind, w->act[net->n_linear], ti, m * dout, NULL, 1,
                              threads, partial);
+        }
+        siren_status rs = siren_shard_reduce(opt, NULL, 0, &sse, 1);
+        if (rs) {
+            st = rs;
+            goto done;
         }
         if (isfinite(sse) || !again || !siren_guard_restore(&L.guard, net, &L.adam, &L.step))
             break;
@@ -283,13 +303,15 @@ static double deriv_chunk(const siren_net *net, deriv_worker *w, const float *x,
     return s;
 }
 
-/* Loss (mean over the m points) and, with grad, its parameter gradient. */
+/* Loss of the m points summed and divided by `div` (the batch: m, or more
+ * when this is a shard's part of it) and, with grad, its parameter
+ * gradient. */
 static double deriv_step(const siren_net *net, deriv_worker *wk, int T,
                          size_t chunk, const float *x, const float *gt,
-                         const float *lt, size_t m, float *grad) {
+                         const float *lt, size_t m, size_t div, float *grad) {
     const int d = net->cfg.in_features;
     const size_t nch = (m + chunk - 1) / chunk;
-    const float scale = 2.0f / (float)m;
+    const float scale = 2.0f / (float)div;
 #pragma omp parallel num_threads(T)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -313,7 +335,21 @@ static double deriv_step(const siren_net *net, deriv_worker *wk, int T,
     }
     double loss = 0;
     for (int t = 0; t < T; t++) loss += wk[t].loss;
-    return loss / (double)m;
+    return loss / (double)div;
+}
+
+/* The loss over all n points after training: with shards, each its part,
+ * summed by the reduce. */
+static siren_status deriv_final(const siren_net *net, deriv_worker *wk, int T,
+                                size_t chunk, const float *x, const float *gt,
+                                const float *lt, size_t n,
+                                const siren_train_opts *opt, double *loss) {
+    const int d = net->cfg.in_features;
+    size_t lo, hi;
+    siren_shard_slice(opt, n, &lo, &hi);
+    *loss = deriv_step(net, wk, T, chunk, x + lo * d, gt ? gt + lo * d : NULL,
+                       lt ? lt + lo : NULL, hi - lo, n, NULL);
+    return siren_shard_reduce(opt, NULL, 0, loss, 1);
 }
 
 siren_status siren_train_derivs(siren_net *net, const float *coords,
@@ -324,8 +360,11 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     const int threads = siren_threads_resolve(opt->threads);
     const int full = opt->batch == 0 || opt->batch >= n;
     const size_t cap = full ? n : opt->batch;
+    size_t lo, hi; /* this shard's rows of each batch (siren_train_values) */
+    siren_shard_slice(opt, cap, &lo, &hi);
+    const size_t mc = hi - lo;
     const size_t chunk0 = lapl_t ? CHUNK_JET : CHUNK_GRAD;
-    const size_t chunk = cap < chunk0 ? cap : chunk0;
+    const size_t chunk = mc < chunk0 ? mc : chunk0;
     siren_status st = SIREN_OK;
     siren_loop L = {0};
     deriv_worker wk[64];
@@ -343,6 +382,7 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
                           "the model has %d", net->cfg.out_features);
     if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
+    if ((st = siren_shard_check(opt, cap))) return st;
     for (int t = 0; t < T; t++) {
         deriv_worker *w = wk + t;
         /* the double backward takes one width: an input encoding (a wider
@@ -365,9 +405,9 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     }
     grad = malloc(net->n_params * sizeof *grad);
     if (!full) {
-        bx = malloc(cap * d * sizeof *bx);
-        bg = grad_t ? malloc(cap * d * sizeof *bg) : NULL;
-        bl = lapl_t ? malloc(cap * sizeof *bl) : NULL;
+        bx = malloc(mc * d * sizeof *bx);
+        bg = grad_t ? malloc(mc * d * sizeof *bg) : NULL;
+        bl = lapl_t ? malloc(mc * sizeof *bl) : NULL;
         perm = malloc(n * sizeof *perm);
     }
     if (!grad || (!full && (!bx || !perm || (grad_t && !bg) || (lapl_t && !bl)))) {
@@ -379,18 +419,21 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         goto done;
     while (L.step < opt->steps) {
         siren_loop_tick(&L);
-        const float *x = coords, *gt = grad_t, *lt = lapl_t;
-        size_t m = n;
-        if (!full) {
+        const float *x = coords + lo * d, *gt = grad_t ? grad_t + lo * d : NULL,
+                    *lt = lapl_t ? lapl_t + lo : NULL;
+        if (!full) { /* the whole batch drawn, this shard's rows kept */
             for (size_t k = 0; k < cap; k++) {
                 size_t i = siren_loop_next_point(&L.ck);
-                memcpy(bx + k * d, coords + i * d, d * sizeof *bx);
-                if (bg) memcpy(bg + k * d, grad_t + i * d, d * sizeof *bg);
-                if (bl) bl[k] = lapl_t[i];
+                if (k < lo || k >= hi) continue;
+                memcpy(bx + (k - lo) * d, coords + i * d, d * sizeof *bx);
+                if (bg) memcpy(bg + (k - lo) * d, grad_t + i * d, d * sizeof *bg);
+                if (bl) bl[k - lo] = lapl_t[i];
             }
-            x = bx; gt = bg; lt = bl; m = cap;
+            x = bx; gt = bg; lt = bl;
         }
-        const double loss = deriv_step(net, wk, T, chunk, x, gt, lt, m, grad);
+        double parts[2] = {deriv_step(net, wk, T, chunk, x, gt, lt, mc, cap, grad), 0};
+        if ((st = siren_loop_reduce(&L, grad, parts, 1))) goto done;
+        const double loss = parts[0];
         /* past the guard's retries: see siren_train_values */
         int stop;
         if ((st = siren_loop_update(&L, grad, loss, NAN, &stop))) {
@@ -404,11 +447,15 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
     /* the final loss over every point, after the last update (or before
      * it, when it made the output non-finite: see siren_train_values) */
-    res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
-    if (!isfinite(res->loss) && siren_guard_restore(&L.guard, net, &L.adam, &L.step)) {
+    siren_status rs = deriv_final(net, wk, T, chunk, coords, grad_t, lapl_t, n,
+                                  opt, &res->loss);
+    if (!rs && !isfinite(res->loss) &&
+        siren_guard_restore(&L.guard, net, &L.adam, &L.step)) {
         res->steps = L.step;
-        res->loss = deriv_step(net, wk, T, chunk, coords, grad_t, lapl_t, n, NULL);
+        rs = deriv_final(net, wk, T, chunk, coords, grad_t, lapl_t, n, opt,
+                         &res->loss);
     }
+    if (rs) st = rs;
 done:
     for (int t = 0; t < T; t++) {
         siren_grad_work_free(wk[t].gw);

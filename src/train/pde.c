@@ -1,0 +1,612 @@
+/* PDE solves (siren.h, "PDEs"): a SIREN trained through its jets against
+ * the residual of the Helmholtz equation with the official PML, or of the
+ * wave equation with its initial conditions, at fresh random collocation
+ * points every step; the training loop itself (Adam, guard, progress,
+ * checkpoints) is loop.c's. The finite-difference references are src/pde's;
+ * this file only wraps them for the public API. */
+#include <complex.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/jet.h"
+#include "net/net.h"
+#include "pde/pde.h"
+#include "tasks/grid.h"
+#include "train/loop.h"
+#include "train/pde.h"
+#include "train/train.h"
+#include "util/error.h"
+
+typedef double complex cplx;
+
+#define PI 3.14159265358979323846
+
+siren_pde_opts siren_pde_opts_default(void) {
+    siren_pde_opts o;
+    memset(&o, 0, sizeof o);
+    o.k = 20;
+    o.pml_width = 0.5;
+    o.pml_a0 = 5;
+    o.c = 1;
+    o.t_max = 0.4;
+    o.ramp = 1;
+    return o;
+}
+
+/* ------------------------------------------------------------- residuals */
+
+/* The official stretch e(x) = 1 - i a0 ((d_w/L)^2 + (d_e/L)^2) and its
+ * derivative; 1 and 0 without a layer. */
+static cplx pml_e(double x, double L, double a0, cplx *de) {
+    if (!(L > 0)) {
+        *de = 0;
+        return 1;
+    }
+    const double dw = x < -(1 - L) ? -(x + 1 - L) : 0, dd = x > 1 - L ? x - (1 - L) : 0;
+    *de = -I * a0 * 2 * (dd - dw) / (L * L);
+    return 1 - I * a0 * (dw * dw + dd * dd) / (L * L);
+}
+
+static void helm_coefs(const siren_pde_opts *po, double row, double col, cplx a[5]) {
+    cplx der, dec;
+    const cplx er = pml_e(row, po->pml_width, po->pml_a0, &der);
+    const cplx ec = pml_e(col, po->pml_width, po->pml_a0, &dec);
+    const cplx A = ec / er, B = er / ec;
+    a[0] = er * ec * po->k * po->k; /* squared slowness 1 ('uniform') */
+    a[1] = -A * der / er;           /* d_r (e_c / e_r) */
+    a[2] = -B * dec / ec;           /* d_c (e_r / e_c) */
+    a[3] = A;
+    a[4] = B;
+}
+
+void siren_helmholtz_coefs(const siren_pde_opts *po, double row, double col,
+                           double coef[5][2]) {
+    cplx a[5];
+    helm_coefs(po, row, col, a);
+    for (int j = 0; j < 5; j++) {
+        coef[j][0] = creal(a[j]);
+        coef[j][1] = cimag(a[j]);
+    }
+}
+
+void siren_helmholtz_residual(const siren_pde_opts *po, const double x[2],
+                              const double u[2], const double du[2][2],
+                              const double d2u[2][2], double src, double res[2]) {
+    cplx a[5];
+    helm_coefs(po, x[0], x[1], a);
+    const cplx z[5] = {u[0] + I * u[1], du[0][0] + I * du[0][1], du[1][0] + I * du[1][1],
+                       d2u[0][0] + I * d2u[0][1], d2u[1][0] + I * d2u[1][1]};
+    cplx r = -(1 + I) * src;
+    for (int j = 0; j < 5; j++) r += a[j] * z[j];
+    res[0] = creal(r);
+    res[1] = cimag(r);
+}
+
+double siren_wave_residual(const siren_pde_opts *po, const double d2u[3]) {
+    return d2u[0] - po->c * po->c * (d2u[1] + d2u[2]);
+}
+
+double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po, double row,
+                        double col) {
+    const double dr = row - po->src_row, dc = col - po->src_col, q = dr * dr + dc * dc;
+    double g;
+    if (kind == SIREN_PDE_HELMHOLTZ)
+        g = exp(-q / (2 * SIREN_HELM_VAR)) / (2 * PI * SIREN_HELM_VAR);
+    else
+        g = SIREN_WAVE_AMP * exp(-q / (2 * SIREN_WAVE_VAR));
+    return g < SIREN_PDE_CUT ? 0 : g;
+}
+
+/* --------------------------------------------------------------- sampling */
+
+size_t siren_pde_src_samples(siren_pde_kind kind, const siren_pde_opts *po, size_t n) {
+    if (po->src_samples) return po->src_samples;
+    const double f = kind == SIREN_PDE_HELMHOLTZ
+                         ? (double)SIREN_HELM_SRC0 / SIREN_HELM_BATCH0
+                         : (double)SIREN_WAVE_SRC0 / SIREN_WAVE_BATCH0;
+    size_t s = (size_t)llround(f * (double)n);
+    return s ? s : 1;
+}
+
+static double uni(siren_rng *rng, double lo, double hi) {
+    return lo + (hi - lo) * siren_rng_uniform(rng);
+}
+
+/* A point uniform in the disk of radius rad around the source (official:
+ * r = rad sqrt(U), angle 2 pi U). */
+static void disk(siren_rng *rng, const siren_pde_opts *po, double rad, float *out) {
+    const double r = rad * sqrt(siren_rng_uniform(rng)), th = 2 * PI * siren_rng_uniform(rng);
+    out[0] = (float)(po->src_row + r * cos(th));
+    out[1] = (float)(po->src_col + r * sin(th));
+}
+
+/* The weight of each of `count` points of a group that has `count0` of
+ * the official batch's n0: (count0 / n0) / count, so the group's sum is
+ * its official share whatever its size (1 / n0 per point officially). */
+static float group_weight(double count0, double n0, size_t count) {
+    return count ? (float)(count0 / n0 / (double)count) : 0.0f;
+}
+
+void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *rng,
+                      int step, int steps, size_t n, size_t src, float *x, float *aux) {
+    if (kind == SIREN_PDE_HELMHOLTZ) {
+        const double n0 = SIREN_HELM_BATCH0, s0 = SIREN_HELM_SRC0;
+        const float wu = group_weight(n0 - s0, n0, n - src), ws = group_weight(s0, n0, src);
+        for (size_t i = 0; i < n; i++) {
+            float *p = x + 2 * i, *a = aux + 3 * i;
+            if (i + src < n) {
+                p[0] = (float)uni(rng, -1, 1);
+                p[1] = (float)uni(rng, -1, 1);
+            } else {
+                disk(rng, po, SIREN_HELM_SRC_RADIUS, p);
+            }
+            const double g = siren_pde_source(kind, po, p[0], p[1]);
+            a[0] = g != 0;
+            a[1] = (float)g;
+            a[2] = i + src < n ? wu : ws;
+        }
+        return;
+    }
+    /* The official window grows as 0.4 * counter / full_count with
+     * full_count = the number of steps: over `ramp` of the run here. */
+    double w = po->t_max;
+    if (po->ramp > 0 && steps > 0) {
+        const double f = step / (po->ramp * steps);
+        w *= f < 1 ? f : 1;
+    }
+    const double n0 = SIREN_WAVE_BATCH0, s0 = SIREN_WAVE_SRC0;
+    const float wu = group_weight(n0 - 2 * s0, n0, n - 2 * src), ws = group_weight(s0, n0, src);
+    for (size_t i = 0; i < n; i++) {
+        float *p = x + 3 * i, *a = aux + 3 * i;
+        p[0] = i + 2 * src < n ? (float)(w * siren_rng_uniform(rng)) : 0.0f;
+        if (i + src < n) {
+            p[1] = (float)uni(rng, -1, 1);
+            p[2] = (float)uni(rng, -1, 1);
+        } else {
+            disk(rng, po, SIREN_WAVE_SRC_RADIUS, p + 1);
+        }
+        /* official: the initial conditions hold where t == start_time */
+        const int at0 = p[0] == 0.0f;
+        a[0] = (float)at0;
+        a[1] = at0 ? (float)siren_pde_source(kind, po, p[1], p[2]) : 0.0f;
+        a[2] = i + 2 * src < n ? wu : ws;
+    }
+}
+
+/* ------------------------------------------------------------------- loss */
+
+/* As siren_train_derivs: each thread runs the network on its own chunks of
+ * points with single-threaded GEMMs and sums its own gradient; the sums
+ * are added in thread order, so results depend on the thread count only. */
+enum { PDE_CHUNK = 512, PDE_MAX_THREADS = 64 };
+
+typedef struct {
+    siren_jet_work *jw;
+    float *gout, *gsum, *gc;
+    double terms[3];
+} pde_worker;
+
+typedef struct {
+    siren_pde_kind kind;
+    const siren_pde_opts *po;
+    int T;
+    size_t chunk;
+    pde_worker w[PDE_MAX_THREADS];
+} pde_workers;
+
+static void workers_free(pde_workers *P) {
+    for (int t = 0; t < P->T; t++) {
+        siren_jet_work_free(P->w[t].jw);
+        free(P->w[t].gout);
+        free(P->w[t].gsum);
+        free(P->w[t].gc);
+    }
+    memset(P->w, 0, sizeof P->w);
+}
+
+static siren_status workers_create(pde_workers *P, const siren_net *net,
+                                   siren_pde_kind kind, const siren_pde_opts *po,
+                                   int threads, size_t cap) {
+    siren_status st;
+    memset(P, 0, sizeof *P);
+    P->kind = kind;
+    P->po = po;
+    P->T = threads < PDE_MAX_THREADS ? threads : PDE_MAX_THREADS;
+    P->chunk = cap < PDE_CHUNK ? (cap ? cap : 1) : PDE_CHUNK;
+    const size_t m = (size_t)net->cfg.out_features;
+    for (int t = 0; t < P->T; t++) {
+        pde_worker *w = P->w + t;
+        if ((st = siren_jet_work_create(net, SIREN_JET_D2, P->chunk, 1, &w->jw))) {
+            workers_free(P);
+            return st;
+        }
+        w->gout = malloc((size_t)w->jw->channels * P->chunk * m * sizeof *w->gout);
+        w->gsum = malloc(net->n_params * sizeof *w->gsum);
+        w->gc = malloc(net->n_params * sizeof *w->gc);
+        if (!w->gout || !w->gsum || !w->gc) {
+            workers_free(P);
+            return siren_fail(SIREN_ENOMEM, "out of memory for the PDE work buffers");
+        }
+    }
+    return SIREN_OK;
+}
+
+static float sgn(double v) { return (float)((v > 0) - (v < 0)); }
+
+/* Loss of the n points of one chunk, each weighted by its aux weight, into
+ * w->terms;
+ * with want_grad, the chunk's parameter gradient added to w->gsum. The
+ * output jets are (C n, m), channel c of point r output k at
+ * [(c n + r) m + k], channels in SIREN_JET_D2 order. */
+static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
+                      const float *x, const float *aux, size_t n, int want_grad) {
+    const siren_pde_opts *po = P->po;
+    siren_jet_forward(net, w->jw, x, n);
+    const float *o = w->jw->post[net->n_linear];
+    const size_t C = (size_t)w->jw->channels;
+    float *g = w->gout;
+    if (want_grad) memset(g, 0, C * n * net->cfg.out_features * sizeof *g);
+    if (P->kind == SIREN_PDE_HELMHOLTZ) {
+        const cplx f0 = 1 + I; /* the official source amplitude */
+        const double on_x = SIREN_HELM_ON_WEIGHT * SIREN_HELM_BATCH0;
+        for (size_t r = 0; r < n; r++) {
+            cplx a[5], res = 0;
+            helm_coefs(po, x[2 * r], x[2 * r + 1], a);
+            for (int c = 0; c < 5; c++) {
+                const float *z = o + ((size_t)c * n + r) * 2;
+                res += a[c] * (z[0] + I * z[1]);
+            }
+            const float *a3 = aux + 3 * r;
+            const int on = a3[0] != 0;
+            if (on) res -= f0 * a3[1];
+            const double wt = on ? on_x * a3[2] : a3[2];
+            w->terms[on] += wt * (fabs(creal(res)) + fabs(cimag(res)));
+            if (!want_grad) continue;
+            /* d|Re r| + d|Im r|: the residual is sum a_c z_c, so each jet
+             * gets conj(a_c) times (sgn Re r + i sgn Im r) */
+            const cplx gr = wt * (sgn(creal(res)) + I * sgn(cimag(res)));
+            for (int c = 0; c < 5; c++) {
+                const cplx gz = conj(a[c]) * gr;
+                float *q = g + ((size_t)c * n + r) * 2;
+                q[0] = (float)creal(gz);
+                q[1] = (float)cimag(gz);
+            }
+        }
+    } else {
+        /* channels: u, u_t, u_r, u_c, u_tt, u_rr, u_cc */
+        const double c2 = po->c * po->c;
+        const double dir_x = SIREN_WAVE_DIR_WEIGHT * SIREN_WAVE_BATCH0;
+        const double neu_x = SIREN_WAVE_NEU_WEIGHT * SIREN_WAVE_BATCH0;
+        for (size_t r = 0; r < n; r++) {
+            const float *a3 = aux + 3 * r;
+            const double wt = a3[2];
+            const double res = o[4 * n + r] - c2 * ((double)o[5 * n + r] + o[6 * n + r]);
+            w->terms[0] += wt * fabs(res);
+            if (want_grad) {
+                const float gr = (float)wt * sgn(res);
+                g[4 * n + r] = gr;
+                g[5 * n + r] = g[6 * n + r] = (float)(-c2 * gr);
+            }
+            if (a3[0] == 0) continue;
+            const double w_dir = dir_x * wt, w_neu = neu_x * wt;
+            const double e = (double)o[r] - a3[1], v = o[n + r];
+            w->terms[1] += w_dir * fabs(e);
+            w->terms[2] += w_neu * fabs(v);
+            if (want_grad) {
+                g[r] = (float)w_dir * sgn(e);
+                g[n + r] = (float)w_neu * sgn(v);
+            }
+        }
+    }
+    if (want_grad) {
+        siren_jet_backward(net, w->jw, n, g, w->gc);
+#pragma omp simd
+        for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
+    }
+}
+
+/* The weighted loss of n points and, with grad, its gradient. */
+static double pde_step(const siren_net *net, pde_workers *P, const float *x,
+                       const float *aux, size_t n, float *grad, double terms[3]) {
+    const int d = net->cfg.in_features;
+    const size_t chunk = P->chunk, nch = (n + chunk - 1) / chunk;
+#pragma omp parallel num_threads(P->T)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        pde_worker *w = P->w + t;
+        memset(w->terms, 0, sizeof w->terms);
+        if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
+        for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
+            const size_t off = c * chunk, cnt = n - off < chunk ? n - off : chunk;
+            pde_chunk(net, P, w, x + off * d, aux + 3 * off, cnt, grad != NULL);
+        }
+        if (grad) {
+#pragma omp barrier
+#pragma omp for schedule(static)
+            for (size_t k = 0; k < net->n_params; k++) {
+                float s = 0;
+                for (int u = 0; u < nt; u++) s += P->w[u].gsum[k];
+                grad[k] = s;
+            }
+        }
+    }
+    double loss = 0;
+    for (int j = 0; j < 3; j++) {
+        terms[j] = 0;
+        for (int t = 0; t < P->T; t++) terms[j] += P->w[t].terms[j];
+        loss += terms[j];
+    }
+    return loss;
+}
+
+static siren_status check_net(const siren_net *net, siren_pde_kind kind) {
+    const int din = kind == SIREN_PDE_HELMHOLTZ ? 2 : 3;
+    const int dout = kind == SIREN_PDE_HELMHOLTZ ? 2 : 1;
+    if (net->cfg.in_features != din || net->cfg.out_features != dout)
+        return siren_fail(SIREN_EINVAL, "a %s model maps %d inputs to %d outputs; this "
+                          "one maps %d to %d",
+                          kind == SIREN_PDE_HELMHOLTZ ? "Helmholtz" : "wave", din, dout,
+                          net->cfg.in_features, net->cfg.out_features);
+    return SIREN_OK;
+}
+
+double siren_pde_loss(const siren_net *net, siren_pde_kind kind,
+                      const siren_pde_opts *po, const float *x, const float *aux,
+                      size_t n, int threads, float *grad, double terms[3]) {
+    pde_workers P;
+    double t3[3];
+    if (!terms) terms = t3;
+    if (check_net(net, kind) ||
+        workers_create(&P, net, kind, po, siren_threads_resolve(threads), n))
+        return NAN;
+    double loss = pde_step(net, &P, x, aux, n, grad, terms);
+    workers_free(&P);
+    return loss;
+}
+
+/* ------------------------------------------------------------------ solve */
+
+static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
+    if (!isfinite(po->src_row) || !isfinite(po->src_col) || fabs(po->src_row) > 1 ||
+        fabs(po->src_col) > 1)
+        return siren_fail(SIREN_EINVAL, "source at (%g, %g): outside [-1, 1]^2",
+                          po->src_row, po->src_col);
+    if (kind == SIREN_PDE_HELMHOLTZ) {
+        if (!isfinite(po->k) || po->k < 0 || po->k > 1e4)
+            return siren_fail(SIREN_EINVAL, "wavenumber %g: need 0 <= k <= 1e4", po->k);
+        if (!isfinite(po->pml_width) || po->pml_width < 0 || po->pml_width > 1)
+            return siren_fail(SIREN_EINVAL, "PML width %g: need 0..1", po->pml_width);
+        if (!isfinite(po->pml_a0) || po->pml_a0 < 0)
+            return siren_fail(SIREN_EINVAL, "PML strength a0 %g: need >= 0", po->pml_a0);
+    } else {
+        if (!isfinite(po->c) || !(po->c > 0) || po->c > 1e4)
+            return siren_fail(SIREN_EINVAL, "wave speed %g: need 0 < c <= 1e4", po->c);
+        if (!isfinite(po->t_max) || !(po->t_max > 0) || po->t_max > 1e4)
+            return siren_fail(SIREN_EINVAL, "time span %g: need 0 < t_max <= 1e4", po->t_max);
+        if (!(po->ramp >= 0 && po->ramp <= 1))
+            return siren_fail(SIREN_EINVAL, "time ramp %g: need 0..1", po->ramp);
+    }
+    return SIREN_OK;
+}
+
+static siren_status set_meta(siren_net *net, siren_pde_kind kind, const siren_pde_opts *po) {
+    char buf[64];
+    siren_status st;
+    const int helm = kind == SIREN_PDE_HELMHOLTZ;
+#define META(key, v)                                                             \
+    do {                                                                         \
+        snprintf(buf, sizeof buf, "%.17g", (double)(v));                         \
+        if ((st = siren_net_set_meta(net, key, buf))) return st;                 \
+    } while (0)
+    if ((st = siren_net_set_meta(net, "task", helm ? "helmholtz" : "wave")) ||
+        (st = siren_net_set_meta(net, "coords", helm ? "(row, col) in [-1,1]^2"
+                                                     : "(t, row, col), t raw")))
+        return st;
+    META("pde_source_row", po->src_row);
+    META("pde_source_col", po->src_col);
+    if (helm) {
+        if ((st = siren_net_set_meta(net, "outputs", "(Re u, Im u)"))) return st;
+        META("pde_k", po->k);
+        META("pde_pml_width", po->pml_width);
+        META("pde_pml_a0", po->pml_a0);
+    } else {
+        META("pde_c", po->c);
+        META("pde_t_max", po->t_max);
+    }
+#undef META
+    return SIREN_OK;
+}
+
+static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
+                              const siren_config *cfg, const siren_train_opts *opt,
+                              siren_net **out, siren_pde_result *res) {
+    const int helm = kind == SIREN_PDE_HELMHOLTZ, d = helm ? 2 : 3;
+    siren_status st;
+    siren_net *net = NULL;
+    siren_loop L = {0};
+    pde_workers P;
+    float *grad = NULL, *bx = NULL, *baux = NULL;
+    int have_workers = 0;
+    *out = NULL;
+    memset(res, 0, sizeof *res);
+    res->loss = NAN;
+    if ((st = check_opts(kind, po))) return st;
+    if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
+    if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
+    const size_t N = opt->batch ? opt->batch : helm ? SIREN_HELM_BATCH0 : SIREN_WAVE_BATCH0;
+    const size_t S = siren_pde_src_samples(kind, po, N);
+    if ((helm ? S : 2 * S) > N)
+        return siren_fail(SIREN_EINVAL, "%zu points per step leave no room for %zu "
+                          "near the source%s", N, S, helm ? "" : " (and as many at t = 0)");
+    if ((st = siren_shard_check(opt, N))) return st;
+    size_t lo, hi; /* this shard's rows of each batch (siren_train_values) */
+    siren_shard_slice(opt, N, &lo, &hi);
+    const int threads = siren_threads_resolve(opt->threads);
+
+    siren_config c = *cfg;
+    c.in_features = d;
+    c.out_features = helm ? 2 : 1;
+    if ((st = siren_net_create(&c, opt->seed, &net)) || (st = set_meta(net, kind, po)))
+        goto fail;
+    if ((st = workers_create(&P, net, kind, po, threads, hi - lo))) goto fail;
+    have_workers = 1;
+    grad = malloc(net->n_params * sizeof *grad);
+    bx = malloc(N * d * sizeof *bx);
+    baux = malloc(N * 3 * sizeof *baux);
+    if (!grad || !bx || !baux) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu collocation points", N);
+        goto fail;
+    }
+    if ((st = siren_loop_open(&L, net, opt, NULL, N, N, threads))) goto fail;
+    while (L.step < opt->steps) {
+        siren_loop_tick(&L);
+        /* every shard draws the whole batch (the same RNG state on all) */
+        siren_pde_sample(kind, po, &L.ck.rng, L.step, opt->steps, N, S, bx, baux);
+        double parts[4];
+        pde_step(net, &P, bx + lo * d, baux + 3 * lo, hi - lo, grad, parts);
+        if ((st = siren_loop_reduce(&L, grad, parts, 3))) goto fail;
+        const double loss = parts[0] + parts[1] + parts[2];
+        res->loss = loss;
+        memcpy(res->terms, parts, sizeof res->terms);
+        int stop;
+        if ((st = siren_loop_update(&L, grad, loss, NAN, &stop))) {
+            if (st != SIREN_EDIVERGED) goto fail;
+            break; /* the last good state, returned with the status */
+        }
+        if (stop) break;
+    }
+    res->seconds = siren_now() - L.t0;
+    res->steps = L.step;
+    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    siren_loop_close(&L);
+    workers_free(&P);
+    free(grad); free(bx); free(baux);
+    *out = net;
+    return st;
+fail:
+    siren_loop_close(&L);
+    if (have_workers) workers_free(&P);
+    free(grad); free(bx); free(baux);
+    siren_net_free(net);
+    return st;
+}
+
+siren_status siren_solve_helmholtz(const siren_pde_opts *po, const siren_config *cfg,
+                                   const siren_train_opts *opt, siren_net **net,
+                                   siren_pde_result *res) {
+    return pde_solve(SIREN_PDE_HELMHOLTZ, po, cfg, opt, net, res);
+}
+
+siren_status siren_solve_wave(const siren_pde_opts *po, const siren_config *cfg,
+                              const siren_train_opts *opt, siren_net **net,
+                              siren_pde_result *res) {
+    return pde_solve(SIREN_PDE_WAVE, po, cfg, opt, net, res);
+}
+
+/* ----------------------------------------------------------------- render */
+
+static siren_status check_grid(int n) {
+    if (n < 2 || (size_t)n * n > SIREN_MAX_IMAGE_PIXELS)
+        return siren_fail(SIREN_EINVAL, "grid side %d: need 2..%d", n, 1 << 14);
+    return SIREN_OK;
+}
+
+siren_status siren_render_helmholtz(const siren_net *net, int n, int threads,
+                                    float *field) {
+    siren_status st;
+    if ((st = check_net(net, SIREN_PDE_HELMHOLTZ)) || (st = check_grid(n))) return st;
+    float *x = siren_image_grid(n, n);
+    if (!x) return siren_fail(SIREN_ENOMEM, "out of memory for a %dx%d grid", n, n);
+    st = siren_net_eval(net, x, (size_t)n * n, field, threads);
+    free(x);
+    return st;
+}
+
+siren_status siren_render_wave(const siren_net *net, int n, const double *times,
+                               int nt, int threads, float *u) {
+    siren_status st;
+    if ((st = check_net(net, SIREN_PDE_WAVE)) || (st = check_grid(n))) return st;
+    const size_t nn = (size_t)n * n;
+    float *x = malloc(nn * 3 * sizeof *x);
+    if (!x) return siren_fail(SIREN_ENOMEM, "out of memory for a %dx%d grid", n, n);
+    for (int k = 0; k < nt && !st; k++) {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                float *p = x + ((size_t)i * n + j) * 3;
+                p[0] = (float)times[k];
+                p[1] = (float)siren_grid_coord(i, n);
+                p[2] = (float)siren_grid_coord(j, n);
+            }
+        st = siren_net_eval(net, x, nn, u + k * nn, threads);
+    }
+    free(x);
+    return st;
+}
+
+/* ------------------------------------------------------------- references */
+
+siren_status siren_reference_helmholtz(const siren_pde_opts *po, int n, double *field) {
+    siren_status st;
+    if ((st = check_opts(SIREN_PDE_HELMHOLTZ, po)) || (st = check_grid(n))) return st;
+    siren_fd_helmholtz_opts o = siren_fd_helmholtz_opts_default(n);
+    o.k = po->k;
+    o.src_row = po->src_row;
+    o.src_col = po->src_col;
+    o.pml_width = po->pml_width;
+    o.pml_a0 = po->pml_a0;
+    const size_t nn = (size_t)n * n;
+    double *u = malloc(2 * nn * sizeof *u);
+    if (!u) return siren_fail(SIREN_ENOMEM, "out of memory for a %dx%d reference", n, n);
+    st = siren_fd_helmholtz(&o, u, u + nn, NULL);
+    if (!st)
+        for (size_t p = 0; p < nn; p++) {
+            field[2 * p] = u[p];
+            field[2 * p + 1] = u[nn + p];
+        }
+    free(u);
+    return st;
+}
+
+siren_status siren_reference_wave(const siren_pde_opts *po, int n, const double *times,
+                                  int nt, double *u) {
+    siren_status st;
+    if ((st = check_opts(SIREN_PDE_WAVE, po)) || (st = check_grid(n))) return st;
+    siren_fd_wave_opts o = siren_fd_wave_opts_default(n);
+    o.c = po->c;
+    o.src_row = po->src_row;
+    o.src_col = po->src_col;
+    /* Free space as the network sees it: a margin so that the box's
+     * edges change no returned point before the last time (pde.h:
+     * c t < 1 + 2 margin - max |x0| - 6 sqrt(v)). */
+    const double t_end = nt > 0 ? times[nt - 1] : 0;
+    const double x0 = fmax(fabs(po->src_row), fabs(po->src_col));
+    const double need = 0.5 * (po->c * t_end - 1 + x0 + 6 * sqrt(o.src_var)) + 0.02;
+    o.margin = need > 0 ? need : 0;
+    if (o.margin > 16)
+        return siren_fail(SIREN_ELIMIT, "wave reference: c t = %g is too long for the "
+                          "free-space reference", po->c * t_end);
+    return siren_fd_wave(&o, times, nt, u, NULL);
+}
+
+double siren_pde_rel_l2(int frames, int n, int m, const double *ref, const float *net,
+                        double box) {
+    double num = 0, den = 0;
+    if (n < 2 || m < 1) return NAN;
+    for (int f = 0; f < frames; f++)
+        for (int i = 0; i < n; i++) {
+            if (fabs(siren_grid_coord(i, n)) > box + 1e-12) continue;
+            for (int j = 0; j < n; j++) {
+                if (fabs(siren_grid_coord(j, n)) > box + 1e-12) continue;
+                const size_t p = (((size_t)f * n + i) * n + j) * m;
+                for (int k = 0; k < m; k++) {
+                    const double e = (double)net[p + k] - ref[p + k];
+                    num += e * e;
+                    den += ref[p + k] * ref[p + k];
+                }
+            }
+        }
+    return den > 0 ? sqrt(num / den) : NAN;
+}

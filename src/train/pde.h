@@ -1,0 +1,82 @@
+/* The PDE solves of siren.h (Helmholtz with the official PML, the wave
+ * equation), factored so that tests can reach each piece: the residual
+ * operators on given derivatives (analytic solutions check them), the
+ * collocation sampler, and the loss of one batch with its parameter
+ * gradient (finite differences check it). pde.c trains with them. */
+#ifndef SIREN_TRAIN_PDE_H
+#define SIREN_TRAIN_PDE_H
+
+#include <stddef.h>
+
+#include "siren.h"
+#include "util/rng.h"
+
+typedef enum { SIREN_PDE_HELMHOLTZ = 0, SIREN_PDE_WAVE = 1 } siren_pde_kind;
+
+/* The official constants (dataio.py SingleHelmholtzSource, WaveSource;
+ * loss_functions.py helmholtz_pml, wave_pml). Variances, as the official
+ * gaussian() takes its "sigma". */
+#define SIREN_HELM_BATCH0 (230 * 230)  /* official points per step */
+#define SIREN_HELM_SRC0 100            /* of them near the source */
+#define SIREN_HELM_VAR 1e-4
+#define SIREN_HELM_SRC_RADIUS 0.05     /* 5e2 * sigma */
+#define SIREN_HELM_ON_WEIGHT 1e-3      /* diff_constraint_on: * N / 1e3 */
+#define SIREN_WAVE_BATCH0 (340 * 340)
+#define SIREN_WAVE_SRC0 1000           /* near the source at t = 0, and as
+                                          many again uniform at t = 0 */
+#define SIREN_WAVE_VAR 5e-4
+#define SIREN_WAVE_AMP (1.0 / 50.0)    /* the Gaussian over 50 x its peak */
+#define SIREN_WAVE_SRC_RADIUS 0.25
+#define SIREN_WAVE_DIR_WEIGHT 1e-1     /* dirichlet: * N / 1e1 */
+#define SIREN_WAVE_NEU_WEIGHT 1e-2     /* neumann: * N / 1e2 */
+#define SIREN_PDE_CUT 1e-5             /* source values below are 0 */
+
+/* Helmholtz: the residual is linear in the jets of u, channel order of
+ * SIREN_JET_D2 with d = 2: (u, u_r, u_c, u_rr, u_cc), each complex:
+ *     r = sum_j coef[j] z_j   (the source not subtracted)
+ * coef[j] = (re, im) at the point (row, col):
+ *     (e_r e_c k^2, d_r(e_c/e_r), d_c(e_r/e_c), e_c/e_r, e_r/e_c),
+ * i.e. the official a + b + c with the product rule written out. */
+void siren_helmholtz_coefs(const siren_pde_opts *po, double row, double col,
+                           double coef[5][2]);
+/* The residual from u (re, im), du[j] = du/dx_j and d2u[j] = d2u/dx_j^2
+ * (each (re, im)) at x = (row, col), minus f = (1 + 1i) src. */
+void siren_helmholtz_residual(const siren_pde_opts *po, const double x[2],
+                              const double u[2], const double du[2][2],
+                              const double d2u[2][2], double src,
+                              double res[2]);
+/* The wave residual u_tt - c^2 (u_rr + u_cc) from d2u = (u_tt, u_rr, u_cc). */
+double siren_wave_residual(const siren_pde_opts *po, const double d2u[3]);
+
+/* The official source value g(x) at (row, col) (Helmholtz: the unit-mass
+ * Gaussian; wave: u0 = the Gaussian / 50 / its peak), 0 below 1e-5. */
+double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po,
+                        double row, double col);
+
+/* Points near the source per step for a batch of n (siren.h). */
+size_t siren_pde_src_samples(siren_pde_kind kind, const siren_pde_opts *po,
+                             size_t n);
+
+/* One step's collocation points: x (n, d) (d = 2, or 3 with t first) and
+ * aux (n, 3) = (flag, value, weight): Helmholtz flag 1 where the source is
+ * nonzero, value g; wave flag 1 at t = 0, value u0. The last src points
+ * (wave: 2 src, src of them in the disk) are the near-source ones. The
+ * weight makes each group's sum its share of the official batch n0
+ * (uniform points: (n0 - s0) / n0, the source's disk: s0 / n0, s0 the
+ * official count), so any n and src estimate the official loss / n0,
+ * exactly it at n0 and s0. `step` of `steps` sets the wave's time window.
+ * Draws from rng in a fixed order. */
+void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po,
+                      siren_rng *rng, int step, int steps, size_t n,
+                      size_t src, float *x, float *aux);
+
+/* The loss of the n points x, aux (as sampled; a shard's part of a batch
+ * gives its part of the loss) and, with grad, its parameter gradient; terms
+ * gets the three weighted parts (siren_pde_result). NAN when out of memory
+ * or when the network does not fit the problem. */
+double siren_pde_loss(const siren_net *net, siren_pde_kind kind,
+                      const siren_pde_opts *po, const float *x,
+                      const float *aux, size_t n, int threads, float *grad,
+                      double terms[3]);
+
+#endif
