@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -273,4 +274,42 @@ void cli_progress_close(cli_progress *p, int ok) {
     free(p->log_path);
     free(p->log_tmp);
     p->log = NULL;
+}
+
+/* cli.h. fsync before the rename: after a crash the file is the old one or
+ * the whole new one. */
+int cli_write_atomic(const char *path, const void *data, size_t len) {
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) return -1;
+    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        free(tmp);
+        return -1;
+    }
+    fchmod(fd, 0644);
+    const char *p = data;
+    size_t left = len;
+    int bad = 0;
+    while (left && !bad) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) bad = 1;
+        else {
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    bad |= fsync(fd) != 0;
+    bad |= close(fd) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        errno = e ? e : EIO;
+        return -1;
+    }
+    free(tmp);
+    return 0;
 }

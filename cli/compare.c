@@ -8,12 +8,10 @@
  * per configuration. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -112,42 +110,6 @@ static int split_list(char *s, const char **out, int max, const char *what) {
 static const char *const sweep_keys[] = {"omega0", "omega0-hidden", "hidden", "layers",
                                          "lr", "init", "init-first", "init-hidden",
                                          "pe-freqs", "ff-scale", "ff-features"};
-
-int cli_write_atomic(const char *path, const void *data, size_t len) {
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp) return -1;
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(tmp);
-        return -1;
-    }
-    fchmod(fd, 0644);
-    const char *p = data;
-    size_t left = len;
-    int bad = 0;
-    while (left && !bad) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) bad = 1;
-        else {
-            p += w;
-            left -= (size_t)w;
-        }
-    }
-    bad |= fsync(fd) != 0;
-    bad |= close(fd) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        errno = e ? e : EIO;
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
 
 /* The fit options common to every run, kept as argv pieces so each run
  * parses them the same way (fit's parser is the reference). */

@@ -466,23 +466,14 @@ static int cmp_row(const void *a, const void *b) {
                       sort_base->v[*(const int *)b].f[C_INPUT]);
 }
 
-/* The whole summary, rows in input order, to a temporary file renamed into
- * place: a crash leaves the old one or the new one. -1 on failure. */
+/* The whole summary, rows in input order, written atomically (a crash
+ * leaves the old one or the new one). -1 on failure, with errno set. */
 static int summary_write(const summary *s) {
-    size_t n = strlen(s->path) + 16;
-    char *tmp = malloc(n);
+    char *buf = NULL;
+    size_t len = 0;
     int *order = malloc((s->n + 1) * sizeof *order);
-    if (!tmp || !order) cli_die("out of memory");
-    snprintf(tmp, n, "%s.tmp.XXXXXX", s->path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        if (fd >= 0) close(fd), unlink(tmp);
-        free(tmp);
-        free(order);
-        return -1;
-    }
-    fchmod(fd, 0644);
+    FILE *f = order ? open_memstream(&buf, &len) : NULL;
+    if (!f) cli_die("out of memory");
     for (int c = 0; c < NCOL; c++) fprintf(f, "%s%s", c ? "," : "", col_name[c]);
     fputc('\n', f);
     for (int i = 0; i < s->n; i++) order[i] = i;
@@ -495,15 +486,11 @@ static int summary_write(const summary *s) {
         }
         fputc('\n', f);
     }
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, s->path)) {
-        unlink(tmp);
-        bad = 1;
-    }
-    free(tmp);
+    if (fclose(f) != 0) cli_die("out of memory");
     free(order);
-    return bad ? -1 : 0;
+    const int r = cli_write_atomic(s->path, buf, len);
+    free(buf);
+    return r;
 }
 
 /* ------------------------------------------------------- one fit, a child */

@@ -175,7 +175,7 @@ int cli_spectrum(int argc, char **argv) {
 
     /* energy outside the band (or the fitted Nyquist band), mean left out */
     const int bh = band ? band : nyq_h, bw = band ? band : nyq_w;
-    double total = 0, outside = 0, mx = 0;
+    double total = 0, outside = 0, outside_nyq = 0, mx = 0;
     for (int r = 0; r < H; r++)
         for (int q = 0; q < W; q++) {
             const int kr = r <= H / 2 ? r : r - H, kq = q <= W / 2 ? q : q - W;
@@ -185,6 +185,7 @@ int cli_spectrum(int argc, char **argv) {
             if (!kr && !kq) continue;
             total += e;
             if (abs(kr) > bh || abs(kq) > bw) outside += e;
+            if (abs(kr) > nyq_h || abs(kq) > nyq_w) outside_nyq += e;
         }
     /* the picture: log10 |F| over `range` decades, shifted to the middle */
     siren_image pic = {W, H, 3, malloc((size_t)W * H * 3 * sizeof(float))};
@@ -223,6 +224,8 @@ int cli_spectrum(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "band", band ? band : bw);
         cJSON_AddBoolToObject(o, "tuner_band", band > 0);
         cJSON_AddNumberToObject(o, "energy_outside", frac);
+        cJSON_AddNumberToObject(o, "nyquist", nyq_w > nyq_h ? nyq_w : nyq_h);
+        cJSON_AddNumberToObject(o, "energy_above_nyquist", total > 0 ? outside_nyq / total : 0);
         char *s = cJSON_PrintUnformatted(o);
         puts(s);
         free(s);
