@@ -3,22 +3,7 @@
 # by Python's wave module, `siren eval` (psnr_db, snr_db), `siren render` to
 # WAV at the fitted and at another rate (read back by Python's wave
 # module), `--channels mix`, and bad inputs and command lines.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
-expect_fail() { # NAME CODE WORD OUTFILE -- CMD...
-    name=$1 code=$2 word=$3 out=$4; shift 5
-    "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then notok "$name: exit $rc, expected $code ($(head -c 300 "$T/stderr"))"
-    elif ! grep -q -- "$word" "$T/stderr"; then notok "$name: stderr lacks '$word': $(cat "$T/stderr")"
-    elif [ "$out" != "-" ] && [ -e "$out" ]; then notok "$name: left $out behind"
-    else ok "$name (exit $code: $(head -n1 "$T/stderr"))"; fi
-}
+. "$(dirname "$0")/lib.sh"
 "$PY" - "$T" <<'PYEOF'
 import math, struct, sys, wave
 d = sys.argv[1]

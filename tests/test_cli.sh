@@ -3,39 +3,8 @@
 # eval, info and log; and every kind of bad input giving exit status 1 (bad
 # input) or 2 (bad command line), one line on stderr naming the file and the
 # problem, and no output file left behind.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
-check() { # check NAME COMMAND...: passes when the command succeeds
-    name=$1; shift
-    if "$@"; then ok "$name"; else notok "$name"; fi
-}
-# expect_fail NAME CODE WORD OUTFILE -- CMD...: exit status CODE, exactly one
-# stderr line containing WORD, and OUTFILE (if not "-") not created.
-expect_fail() {
-    name=$1 code=$2 word=$3 out=$4; shift 5
-    "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    lines=$(grep -vc '^Try ' "$T/stderr")
-    if [ "$rc" -ne "$code" ]; then
-        notok "$name: exit status $rc, expected $code ($(head -c 300 "$T/stderr"))"
-    elif [ "$lines" -ne 1 ]; then
-        notok "$name: $lines lines on stderr, expected 1: $(head -c 300 "$T/stderr")"
-    elif ! grep -q -- "$word" "$T/stderr"; then
-        notok "$name: stderr does not name '$word': $(cat "$T/stderr")"
-    elif [ "$out" != "-" ] && [ -e "$out" ]; then
-        notok "$name: left $out behind"
-    elif ls "$T" | grep -q '\.tmp\.'; then
-        notok "$name: left a temporary file behind"
-    else
-        ok "$name (exit $code: $(head -n1 "$T/stderr"))"
-    fi
-}
 json_has() { # json_has FILE KEY...
     f=$1; shift
     $PY -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(0 if all(k in o for k in sys.argv[2:]) else 1)' "$f" "$@"

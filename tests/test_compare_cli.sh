@@ -5,13 +5,7 @@
 # SVG with one line per configuration, a panel of the stated size, and the
 # per-step curves; ReLU's Laplacian column is zero; bad command lines are
 # refused.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
+. "$(dirname "$0")/lib.sh"
 IMG=data/camera.png
 if "$S" compare "$IMG" --size 32x24 --arch siren,relu,relu-pe --sweep omega0=10,30 --steps 40 \
        --hidden 32 --layers 2 --threads 1 --quiet --json -o "$T/c" >"$T/out.json" 2>"$T/err"; then

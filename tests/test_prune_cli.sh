@@ -2,11 +2,7 @@
 # `siren prune` end to end: --keep 0.3 keeps at most 30% of the parameters
 # (the file's count, from siren info), fine-tuning raises the PSNR of the
 # pruned model, and siren eval of the written model gives the reported PSNR.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 "$S" fit image data/camera.png --size 32x32 --steps 150 --hidden 48 --threads 1 --quiet -o "$T/m.safetensors" || echo "not ok - fit"
 if "$S" prune "$T/m.safetensors" data/camera.png --keep 0.3 --finetune-steps 100 --threads 1 --quiet --json -o "$T/p.safetensors" >"$T/p.json" &&
    "$S" info "$T/p.safetensors" --json >"$T/i.json" && "$S" info "$T/m.safetensors" --json >"$T/i0.json" &&

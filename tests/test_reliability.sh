@@ -4,13 +4,7 @@
 # as an uninterrupted run with the same seed and threads; a checkpoint that
 # does not belong to the run, or is broken, is refused; a full disk (a file
 # size limit) gives a clear error and leaves the previous output intact.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
+. "$(dirname "$0")/lib.sh"
 
 # ~1 ms a step: long enough to be killed in the middle.
 A="fit image data/camera.png --size 64x64 --hidden 64 --layers 2 --lr 1e-3 --batch 1000 --seed 3 --threads 2 --quiet"

@@ -6,33 +6,8 @@
 # occupancy`, the divergence guard's warning and its error with the model
 # kept, and the bad inputs (exit 1 with one line naming the file, no
 # output left behind) and bad command lines (exit 2).
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
-expect_fail() { # NAME CODE WORD OUTFILE -- CMD...
-    name=$1 code=$2 word=$3 out=$4; shift 5
-    "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    lines=$(grep -vc '^Try ' "$T/stderr")
-    if [ "$rc" -ne "$code" ]; then
-        notok "$name: exit status $rc, expected $code ($(head -c 300 "$T/stderr"))"
-    elif [ "$lines" -ne 1 ]; then
-        notok "$name: $lines lines on stderr, expected 1: $(head -c 300 "$T/stderr")"
-    elif ! grep -q -- "$word" "$T/stderr"; then
-        notok "$name: stderr does not name '$word': $(cat "$T/stderr")"
-    elif [ "$out" != "-" ] && [ -e "$out" ]; then
-        notok "$name: left $out behind"
-    elif ls "$T" | grep -q '\.tmp\.'; then
-        notok "$name: left a temporary file behind"
-    else
-        ok "$name (exit $code: $(head -n1 "$T/stderr"))"
-    fi
-}
 
 # A sphere of radius 2 around (1, 2, 3): 3000 points with exact normals
 # (a Fibonacci lattice), and an octahedron-based OBJ mesh of the same sphere.

@@ -4,11 +4,7 @@
 # zero frequency in the middle), for a power-of-two size (our FFT) and
 # another (our direct DFT); a cosine lands on its bin; a model fitted with
 # --init-first tuner gets its band limit drawn and reported.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 "$PY" - "$T" "$S" <<'PYEOF'
 import json, subprocess, sys
 import numpy as np

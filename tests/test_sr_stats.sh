@@ -4,34 +4,8 @@
 # baseline against PIL's, the grid alignment of the SIREN render, the
 # statistics against an independent NumPy forward pass and the SIREN
 # paper's claims about its initialisation, and the usage errors.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
-check() { # check NAME COMMAND...: passes when the command succeeds
-    name=$1; shift
-    if "$@"; then ok "$name"; else notok "$name"; fi
-}
-# expect_fail NAME CODE WORD -- CMD...: exit status CODE and a stderr line
-# naming WORD.
-expect_fail() {
-    name=$1 code=$2 word=$3; shift 4
-    "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        notok "$name: exit status $rc, expected $code ($(head -c 300 "$T/stderr"))"
-    elif [ "$(grep -vc '^Try ' "$T/stderr")" -ne 1 ]; then
-        notok "$name: expected one line on stderr: $(head -c 300 "$T/stderr")"
-    elif ! grep -q -- "$word" "$T/stderr"; then
-        notok "$name: stderr does not name '$word': $(cat "$T/stderr")"
-    else
-        ok "$name (exit $code: $(head -n1 "$T/stderr"))"
-    fi
-}
 
 $PY -c "from PIL import Image; Image.open('data/camera.png').convert('L').resize((64, 64), Image.BOX).save('$T/cam64.png')"
 $PY -c "from PIL import Image; Image.new('L', (40, 40), 128).save('$T/flat40.png')"
@@ -148,15 +122,15 @@ ok = (Image.open(d + '/lowres.png').size == (15, 15) and Image.open(d + '/siren.
       and not os.path.exists(d + '/x4'))
 sys.exit(0 if ok else 1)" "$T/one"
 
-expect_fail "sr without IMG" 2 "IMG" -- $S sr --scale 2 -o "$T/e"
-expect_fail "sr without --scale" 2 "scale" -- $S sr "$T/cam64.png" -o "$T/e"
-expect_fail "sr --scale 1" 2 "scale" -- $S sr "$T/cam64.png" --scale 1 -o "$T/e"
-expect_fail "sr --scale x" 2 "scale" -- $S sr "$T/cam64.png" --scale x -o "$T/e"
-expect_fail "sr --scale 2,,4" 2 "scale" -- $S sr "$T/cam64.png" --scale 2,,4 -o "$T/e"
-expect_fail "sr --scale 2 --scale 2" 2 "twice" -- $S sr "$T/cam64.png" --scale 2 --scale 2 -o "$T/e"
-expect_fail "sr without -o" 2 "-o" -- $S sr "$T/cam64.png" --scale 2
-expect_fail "sr on a missing image" 1 "nothere.png" -- $S sr "$T/nothere.png" --scale 2 -o "$T/e"
-expect_fail "sr scale too large for the image" 1 "too small" -- $S sr "$T/flat40.png" --scale 32 -o "$T/e"
+expect_fail "sr without IMG" 2 "IMG" - -- $S sr --scale 2 -o "$T/e"
+expect_fail "sr without --scale" 2 "scale" - -- $S sr "$T/cam64.png" -o "$T/e"
+expect_fail "sr --scale 1" 2 "scale" - -- $S sr "$T/cam64.png" --scale 1 -o "$T/e"
+expect_fail "sr --scale x" 2 "scale" - -- $S sr "$T/cam64.png" --scale x -o "$T/e"
+expect_fail "sr --scale 2,,4" 2 "scale" - -- $S sr "$T/cam64.png" --scale 2,,4 -o "$T/e"
+expect_fail "sr --scale 2 --scale 2" 2 "twice" - -- $S sr "$T/cam64.png" --scale 2 --scale 2 -o "$T/e"
+expect_fail "sr without -o" 2 "-o" - -- $S sr "$T/cam64.png" --scale 2
+expect_fail "sr on a missing image" 1 "nothere.png" - -- $S sr "$T/nothere.png" --scale 2 -o "$T/e"
+expect_fail "sr scale too large for the image" 1 "too small" - -- $S sr "$T/flat40.png" --scale 32 -o "$T/e"
 check "failed sr runs wrote nothing" test ! -e "$T/e"
 
 # ---------------------------------------------------------------- stats
@@ -240,9 +214,9 @@ for l, name in enumerate(names):
 EOF
 done
 
-expect_fail "stats without MODEL or --arch" 2 "MODEL" -- $S stats
-expect_fail "stats MODEL with --arch" 2 "MODEL" -- $S stats "$T/siren.safetensors" --arch relu
-expect_fail "stats on a missing model" 1 "nothere.safetensors" -- $S stats "$T/nothere.safetensors"
-expect_fail "stats --points 0" 2 "points" -- $S stats --arch siren --points 0
-expect_fail "stats --arch bogus" 2 "bogus" -- $S stats --arch bogus
-expect_fail "stats -o not a PNG" 2 "png" -- $S stats --arch siren -o "$T/h.jpg"
+expect_fail "stats without MODEL or --arch" 2 "MODEL" - -- $S stats
+expect_fail "stats MODEL with --arch" 2 "MODEL" - -- $S stats "$T/siren.safetensors" --arch relu
+expect_fail "stats on a missing model" 1 "nothere.safetensors" - -- $S stats "$T/nothere.safetensors"
+expect_fail "stats --points 0" 2 "points" - -- $S stats --arch siren --points 0
+expect_fail "stats --arch bogus" 2 "bogus" - -- $S stats --arch bogus
+expect_fail "stats -o not a PNG" 2 "png" - -- $S stats --arch siren -o "$T/h.jpg"

@@ -4,22 +4,7 @@
 # `siren render` to a frame pattern at twice the frame rate and a larger
 # size (read back by PIL, the even frames compared with the fitted frames'
 # renders), `.npy` renders, and bad inputs and command lines.
-BUILD=${BUILD:-build}
-S=$BUILD/siren
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; }
-expect_fail() { # NAME CODE WORD OUTFILE -- CMD...
-    name=$1 code=$2 word=$3 out=$4; shift 5
-    "$@" >"$T/stdout" 2>"$T/stderr"
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then notok "$name: exit $rc, expected $code ($(head -c 300 "$T/stderr"))"
-    elif ! grep -q -- "$word" "$T/stderr"; then notok "$name: stderr lacks '$word': $(cat "$T/stderr")"
-    elif [ "$out" != "-" ] && [ -e "$out" ]; then notok "$name: left $out behind"
-    else ok "$name (exit $code: $(head -n1 "$T/stderr"))"; fi
-}
+. "$(dirname "$0")/lib.sh"
 # 6 RGB frames of 20x16: a red disc moving right over a blue gradient
 "$PY" - "$T" <<'PYEOF'
 import sys, numpy as np
