@@ -24,9 +24,12 @@ static const char *spectrum_help =
     "one period of its coordinates (gray channel: the mean of the outputs):\n"
     "log10 |F|, zero frequency in the middle, white = the largest, black =\n"
     "--range decades below (default 6). A model fitted with --init-first tuner\n"
-    "gets its band limit drawn as a red square. Prints the fraction of the\n"
-    "energy (sum |F|^2 without the mean) outside the band limit B (for an\n"
-    "image or a model without one: outside the fitted image's Nyquist band).\n"
+    "gets its band limit drawn as a red square; a model's fitted Nyquist band\n"
+    "(half the fitted longer side, in cycles per period) is the green square.\n"
+    "Prints the fraction of the energy (sum |F|^2 without the mean) outside\n"
+    "the band limit B (for an image or a model without one: outside the\n"
+    "fitted image's Nyquist band), and for a tuner model also above the\n"
+    "fitted Nyquist band (--json: energy_outside, energy_above_nyquist).\n"
     "\n"
     "Options:\n"
     "  -o, --output FILE  the PNG to write, required\n"
@@ -200,15 +203,20 @@ int cli_spectrum(int argc, char **argv) {
             t = t < 0 ? 0 : t > 1 ? 1 : t;
             for (int k = 0; k < 3; k++) pic.data[((size_t)r * W + q) * 3 + k] = (float)t;
         }
-    if (band) { /* the band limit's square, red */
+    /* squares: a model's fitted Nyquist band green (what the pixels saw),
+     * the tuner band limit red (drawn over it when they coincide) */
+    for (int sq = 0; sq < 2; sq++) {
+        const int half = sq == 0 ? (is_model ? nyq_w : 0) : band;
+        if (!half) continue;
         const int cr = H / 2, cq = W / 2;
-        for (int r = cr - band; r <= cr + band; r++)
-            for (int q = cq - band; q <= cq + band; q++) {
+        for (int r = cr - half; r <= cr + half; r++)
+            for (int q = cq - half; q <= cq + half; q++) {
                 if (r < 0 || q < 0 || r >= H || q >= W) continue;
-                if (r != cr - band && r != cr + band && q != cq - band && q != cq + band) continue;
+                if (r != cr - half && r != cr + half && q != cq - half && q != cq + half) continue;
                 float *px = pic.data + ((size_t)r * W + q) * 3;
-                px[0] = 1;
-                px[1] = px[2] = 0;
+                px[0] = sq == 1;
+                px[1] = sq == 0;
+                px[2] = 0;
             }
     }
     if (siren_image_write_png(output, &pic)) cli_fail();
@@ -232,8 +240,12 @@ int cli_spectrum(int argc, char **argv) {
         cJSON_Delete(o);
     } else {
         printf("%s: %dx%d spectrum written to %s; %.3g%% of the energy (mean left out) "
-               "above %s %d cycles per period\n", input, W, H, output, 100 * frac,
+               "above %s %d cycles per period", input, W, H, output, 100 * frac,
                band ? "the band limit" : "the fitted Nyquist frequency", band ? band : bw);
+        if (is_model && band && band != nyq_w)
+            printf(", %.3g%% above the fitted Nyquist frequency %d",
+                   total > 0 ? 100 * outside_nyq / total : 0.0, nyq_w);
+        printf("\n");
     }
     return 0;
 }

@@ -51,5 +51,39 @@ ok(o["tuner_band"] and o["band"] == 6 and p.shape[:2] == (64, 64) and
    ys.min() == 32 - 6 and ys.max() == 32 + 6 and xs.min() == 32 - 6 and xs.max() == 32 + 6,
    f"a tuner model: 64x64 samples over its period, the band limit 6 drawn as a square, "
    f"{o['energy_outside'] * 100:.2f}% of the energy outside it")
+green = (p[..., 1] == 255) & (p[..., 0] == 0) & (p[..., 2] == 0)
+ys, xs = np.nonzero(green)
+ok(o["nyquist"] == 16 and len(ys) and ys.min() == 32 - 16 and ys.max() == 32 + 16 and
+   xs.min() == 32 - 16 and xs.max() == 32 + 16 and
+   0 <= o["energy_above_nyquist"] <= o["energy_outside"],
+   f"the fitted Nyquist band (16 of the 32x32 fit) drawn green; energy above it "
+   f"{o['energy_above_nyquist'] * 100:.3f}% <= above the band limit")
+# both fractions against numpy: the model read from its file, sampled over
+# its period with the SIREN forward pass written here, FFT, bins counted
+import json as _j, struct
+b = open(f"{t}/m.safetensors", "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+hdr = _j.loads(b[8:8 + n]); meta = hdr.pop("__metadata__"); base = 8 + n
+def ten(k):
+    a, e = hdr[k]["data_offsets"]
+    return np.frombuffer(b[base + a:base + e], "<f4").reshape(hdr[k]["shape"]).astype(np.float64)
+per, L = float(meta["tuner_period"]), int(meta["hidden_layers"])
+g = -1 + per * np.arange(64) / 64
+x = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+h = x
+for l in range(L + 1):
+    w0 = float(meta["first_omega_0"] if l == 0 else meta["hidden_omega_0"])
+    h = np.sin(w0 * (h @ ten(f"net.{l}.linear.weight").T + ten(f"net.{l}.linear.bias")))
+y = (h @ ten(f"net.{L + 1}.weight").T + ten(f"net.{L + 1}.bias")).mean(1).reshape(64, 64)
+e = np.abs(np.fft.fft2(y)) ** 2
+k = np.fft.fftfreq(64, 1 / 64)
+kr, kc = np.abs(k)[:, None], np.abs(k)[None, :]
+e[0, 0] = 0
+out6 = e[(kr > 6) | (kc > 6)].sum() / e.sum()
+out16 = e[(kr > 16) | (kc > 16)].sum() / e.sum()
+ok(abs(out6 - o["energy_outside"]) < 1e-3 * out6 + 1e-9 and
+   abs(out16 - o["energy_above_nyquist"]) < 1e-3 * out16 + 1e-9,
+   f"the energies outside the band and above Nyquist match numpy's ({out6:.5f} vs "
+   f"{o['energy_outside']:.5f}, {out16:.6f} vs {o['energy_above_nyquist']:.6f})")
 PYEOF
 r=$("$S" spectrum data/camera.png -o "$T/x.jpg" 2>&1); [ $? -eq 2 ] && echo "ok - a non-PNG output is refused ($r)" || echo "not ok - a non-PNG output: $r"
