@@ -164,7 +164,6 @@ static void test_train_and_files(void) {
             siren_config fc = *siren_net_config(net);
             siren_net_create(&fc, opt.seed, &fresh);
             int dims[80];
-            widths(&fc, dims);
             fc.encoding_features = fc.encoding == SIREN_ENC_PE ? 4 : 256;
             widths(&fc, dims);
             size_t n0 = (size_t)dims[1] * dims[0] + dims[1];
@@ -339,6 +338,8 @@ static void test_tuner(void) {
         }
         CHECK(!bs && mx <= 0.02f && mx > 0.019, "bound_hidden 0.02: after training every "
               "hidden-to-hidden weight is within the bound (largest %.4f)", mx);
+        CHECK(!bs && first > 0.1, "bound_hidden leaves the first layer alone (largest "
+              "first-layer weight %.4f)", first);
         o.bound_hidden = 0;
         o.l1 = 0.3f;
         bs = siren_fit_image(&im, &bc, &o, &bn, &res);
@@ -351,7 +352,6 @@ static void test_tuner(void) {
         }
         CHECK(!bs && zeros > 100 && zeros < 3 * 32 * 32, "l1 0.3: %d of the 3072 hidden-to-hidden weights are "
               "exactly 0 after 30 steps", zeros);
-        (void)first;
         free(im.data);
     }
     c = siren_config_default(2, 1);
