@@ -193,5 +193,6 @@ int cli_mesh(int argc, char **argv);
 int cli_solve(int argc, char **argv);
 int cli_sr(int argc, char **argv);
 int cli_stats(int argc, char **argv);
+int cli_prior(int argc, char **argv);
 
 #endif

@@ -31,6 +31,10 @@ static const char *main_help =
     "                           S times, against bicubic: PSNR, SSIM, pictures\n"
     "  stats MODEL | --arch A   per-layer mean/std and histograms of the\n"
     "                           pre-activations and activations (init report)\n"
+    "  prior train|complete|eval  a learned space of SIRENs (hypernetwork):\n"
+    "                           train on a set of images (Fashion-MNIST, a\n"
+    "                           folder), complete an image from a few pixels,\n"
+    "                           PSNR per context size on held-out images\n"
     "\n"
     "  --help                   this text; 'siren COMMAND --help' for a command\n"
     "  --version                the version\n"
@@ -66,5 +70,6 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "prune")) return cli_prune(argc - 2, argv + 2);
     if (!strcmp(c, "sr")) return cli_sr(argc - 2, argv + 2);
     if (!strcmp(c, "stats")) return cli_stats(argc - 2, argv + 2);
+    if (!strcmp(c, "prior")) return cli_prior(argc - 2, argv + 2);
     cli_usage_error(NULL, "unknown command '%s'", c);
 }

@@ -722,6 +722,201 @@ siren_status siren_reference_wave(const siren_pde_opts *po, int n,
 double siren_pde_rel_l2(int frames, int n, int m, const double *ref,
                         const float *net, double box);
 
+/* ------------------------------------------------------------------ priors */
+
+/* A learned space of SIRENs (the paper's Sec. 4.4, the official
+ * train_img_neural_process with NeuralProcessImplicit2DHypernet): a set
+ * encoder maps each context pixel (row, col, value...) through an MLP and
+ * averages over the context into a latent code z; a hypernetwork (one MLP
+ * with ReLUs per parameter tensor, linear last layer) maps z to every
+ * weight and bias of a small SIREN, which renders the whole image. New
+ * images are then represented from a few pixels, in one forward pass.
+ *
+ *     siren_image_set train, test;
+ *     siren_prior *prior;
+ *     siren_prior_config pc = siren_prior_config_default(28, 1);
+ *     siren_prior_train_opts po = siren_prior_train_opts_default();
+ *     siren_image_set_load("/usr/share/datasets/fashion-mnist", 0, 0, 0, &train);
+ *     siren_prior_create(&pc, po.seed, &prior);
+ *     siren_prior_train(prior, &train, &po, NULL);
+ *     siren_image_set_load("/usr/share/datasets/fashion-mnist", 1, 0, 0, &test);
+ *     int ctx[2] = {10, 100};
+ *     double psnr[2];
+ *     siren_prior_eval(prior, &test, ctx, 2, 0, 1000, 0, psnr);
+ *
+ * Images are size x size, coordinates linspace(-1, 1) per axis as
+ * everywhere in libsiren, values [0, 1] mapped to [-1, 1] for the encoder
+ * and the loss. */
+
+/* Equally sized images, (count, height, width, channels) in [0, 1]. */
+typedef struct {
+    int width, height, channels; /* channels: 1 gray or 3 RGB */
+    size_t count;
+    float *data;
+} siren_image_set;
+
+/* Load a set of images from
+ *   - a folder holding Fashion-MNIST or MNIST (train-images-idx3-ubyte or
+ *     t10k-images-idx3-ubyte, plain or .gz): the training split
+ *     (test_split 0) or the test split (1);
+ *   - an IDX file of uint8 images (N, H, W) or (N, H, W, C), C 1 or 3,
+ *     plain or .gz (values / 255);
+ *   - any other folder: its PNG, JPEG, BMP, PGM and PPM files in name
+ *     order, each resampled to size x size (area average when shrinking)
+ *     and converted to the first image's channel count (gray to RGB by
+ *     copying, RGB to gray by luma 0.299 R + 0.587 G + 0.114 B).
+ * size 0 keeps an IDX set's size and means 32 for a folder; an IDX set of
+ * another size is resampled. limit > 0 keeps the first `limit` images.
+ * Errors name the file and the problem. */
+siren_status siren_image_set_load(const char *path, int test_split, int size,
+                                  size_t limit, siren_image_set *set);
+void siren_image_set_free(siren_image_set *set);
+
+typedef struct {
+    int size;             /* images are size x size pixels (28) */
+    int channels;         /* 1 gray or 3 RGB */
+    /* The generated SIREN: (row, col) -> channels, hidden_layers
+     * hidden-to-hidden layers of hidden_features, sine with omega_0 in
+     * every layer. The official is 3 of 256; the default 3 of 64 trains on
+     * a laptop CPU in minutes. */
+    int hidden_features, hidden_layers; /* 64, 3 */
+    float omega_0;                      /* 30 */
+    int latent;                         /* z's size (256, official) */
+    /* Set encoder: 2 + channels -> encoder_hidden, encoder_layers more
+     * layers of encoder_hidden, -> latent, every layer activated (official:
+     * 256, 2). relu (Kaiming-normal init) or sine (sin(30 x), the official
+     * sine_init in every layer). */
+    int encoder_hidden, encoder_layers;
+    siren_activation encoder_activation; /* SIREN_ACT_RELU (default) or SINE */
+    /* Hypernetwork, one MLP per tensor of the SIREN: latent ->
+     * hyper_hidden, hyper_layers more of hyper_hidden (ReLU), -> the
+     * tensor (linear). Official 256, 1, with its initialisation: Kaiming
+     * normal, the last layer's weights / 100 and its biases U(-1/fan_in,
+     * 1/fan_in) of the generated layer (weights) or U(-1/hyper_hidden,
+     * 1/hyper_hidden) (biases). */
+    int hyper_hidden, hyper_layers;
+} siren_prior_config;
+
+/* The defaults above for size x size images of `channels` channels. */
+siren_prior_config siren_prior_config_default(int size, int channels);
+
+typedef struct siren_prior siren_prior;
+
+/* A prior with the official initialisation drawn from `seed`. */
+siren_status siren_prior_create(const siren_prior_config *cfg, uint64_t seed,
+                                siren_prior **prior);
+void siren_prior_free(siren_prior *prior);
+const siren_prior_config *siren_prior_get_config(const siren_prior *prior);
+/* The trained parameters (encoder, then each tensor's hypernetwork; each
+ * linear layer's weight [out][in] then bias) in one block, and the
+ * number of parameters of the SIREN it generates. */
+size_t siren_prior_param_count(const siren_prior *prior);
+float *siren_prior_params(siren_prior *prior);
+size_t siren_prior_siren_param_count(const siren_prior *prior);
+
+/* String metadata stored in the file (what it was trained on, ...). */
+siren_status siren_prior_set_meta(siren_prior *prior, const char *key,
+                                  const char *value);
+const char *siren_prior_get_meta(const siren_prior *prior, const char *key);
+int siren_prior_meta_count(const siren_prior *prior);
+void siren_prior_meta_at(const siren_prior *prior, int i, const char **key,
+                         const char **value);
+
+/* safetensors, written atomically, with the official module's names:
+ * set_encoder.net.0.weight/bias, set_encoder.net.{l+1}.0.* (hidden layers
+ * l = 1 .. encoder_layers), set_encoder.net.{encoder_layers+2}.*, and
+ * hyper_net.nets.{t}.net.{l}.0.weight/bias, t the index of the generated
+ * tensor (weight then bias of each SIREN layer); __metadata__ "format":
+ * "siren-prior" and the configuration, which load checks against every
+ * tensor's shape. */
+siren_status siren_prior_save(const siren_prior *prior, const char *path);
+siren_status siren_prior_load(const char *path, siren_prior **prior);
+
+typedef struct {
+    int epoch, epochs;    /* epochs begun (1-based), planned */
+    long step, steps;     /* batches done, planned */
+    double seconds;       /* since the start (of this process's run) */
+    double loss;          /* the last batch's loss */
+    double psnr_db;       /* of its reconstructions, on the [-1, 1] range */
+    double images_per_s;  /* images trained per second so far */
+} siren_prior_progress;
+
+/* Return nonzero to stop (the prior keeps what it has learned; with a
+ * checkpoint path, the state is written first). */
+typedef int (*siren_prior_progress_fn)(void *user, const siren_prior_progress *p);
+
+typedef struct {
+    int epochs;           /* passes over the set (default 1) */
+    int batch;            /* images per step (32; official 100) */
+    /* Context pixels per image, drawn uniformly in [context_min,
+     * context_max] for each batch, distinct pixels per image (official
+     * 10..200). */
+    int context_min, context_max;
+    float lr;                /* Adam (default 1e-4; official 5e-5) */
+    float beta1, beta2, eps; /* 0.9, 0.999, 1e-8 */
+    float latent_weight;     /* kl: 0.1, official */
+    float weight_weight;     /* fw: 100, official */
+    float clip;              /* gradient norm clip (1, official; 0 off) */
+    uint64_t seed;           /* shuffling and contexts */
+    int threads;             /* <= 0: all cores */
+    siren_prior_progress_fn progress; /* after every step, may be NULL */
+    void *user;
+    /* With `checkpoint`, the whole state (parameters, Adam, step) is
+     * written there atomically every checkpoint_every steps (0: after
+     * every epoch) and when the callback stops the run; `resume`
+     * continues from one (same set, options and seed: the result is that
+     * of a run never stopped, as shuffles and contexts derive from the
+     * seed and the step). */
+    const char *checkpoint;
+    int checkpoint_every;
+    const char *resume;
+} siren_prior_train_opts;
+
+siren_prior_train_opts siren_prior_train_opts_default(void);
+
+typedef struct {
+    long steps;           /* steps done in all (a resumed run counts the old) */
+    int epochs;           /* epochs completed */
+    double seconds;       /* this run's training time */
+    double images_per_s;  /* this run's images per second */
+    double loss;          /* mean loss over the last epoch's steps */
+    double psnr_db;       /* PSNR of their mean squared error ([-1, 1]) */
+} siren_prior_train_result;
+
+/* Train on set (its images must be the prior's size and channels) with
+ * the official loss: mean over pixels of (SIREN - image)^2 + latent_weight
+ * * mean z^2 + weight_weight * mean of the generated parameters^2 (every
+ * weight and bias of the batch's SIRENs), Adam, gradients clipped to norm
+ * `clip`. A stop by the callback is SIREN_ECANCELED (the prior keeps its
+ * state). res may be NULL. */
+siren_status siren_prior_train(siren_prior *prior, const siren_image_set *set,
+                               const siren_prior_train_opts *opt,
+                               siren_prior_train_result *res);
+
+/* n distinct pixels of a width x height grid drawn from seed: mask
+ * (height * width bytes) set to 1 there, 0 elsewhere. */
+siren_status siren_prior_context(int width, int height, size_t n, uint64_t seed,
+                                 uint8_t *mask);
+/* The SIREN the prior generates from the pixels of img (the prior's size
+ * and channels) where mask (size * size bytes) is nonzero: an image model
+ * like siren_fit_image's (render it at any size with siren_render_image,
+ * save it with siren_net_save). */
+siren_status siren_prior_generate(const siren_prior *prior, const siren_image *img,
+                                  const uint8_t *mask, siren_net **net);
+/* siren_prior_generate rendered at width x height (0: the prior's size),
+ * values clamped to [0, 1]. out is allocated here. */
+siren_status siren_prior_complete(const siren_prior *prior, const siren_image *img,
+                                  const uint8_t *mask, int width, int height,
+                                  int threads, siren_image *out);
+/* Mean PSNR (dB, [0, 1] range, reconstructions clamped to it) over the
+ * first `count` images of set (0: all) for each of n context sizes
+ * context[i]; image i's context of size c is the mask
+ * siren_prior_context(size, size, c, siren_prior_context_seed(seed, c, i)). */
+siren_status siren_prior_eval(const siren_prior *prior, const siren_image_set *set,
+                              const int *context, int n, size_t count, uint64_t seed,
+                              int threads, double *psnr_db);
+uint64_t siren_prior_context_seed(uint64_t seed, int context, size_t image);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,8 @@ in_man() { grep -qE -- "(^|[^A-Za-z0-9_-])$1([^A-Za-z0-9_-]|\$)" "$2"; }
 
 # Options: --long and single-letter -x words of each --help, each in the
 # page's section for that command (siren's own in the whole page).
-for cmd in "" fit render eval info mesh compare spectrum prune sr stats solve; do
+for cmd in "" fit render eval info mesh compare spectrum prune sr stats solve \
+           "prior train" "prior complete" "prior eval"; do
     if [ -n "$cmd" ]; then
         sed -n "/^\.SS \"siren $cmd /,/^\.S[HS] /p" "$tmp/man.txt" | sed '1d;$d' >"$tmp/section"
     else
