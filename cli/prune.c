@@ -10,7 +10,8 @@
 
 static const char *prune_help =
     "Usage: siren prune MODEL IMAGE -o OUT (--keep F | --width W | --psnr-drop D)\n"
-    "                   [--finetune-steps N] [--lr X] [--threads N] [--json] [--quiet]\n"
+    "                   [--finetune-steps N] [--stages S] [--lr X] [--threads N]\n"
+    "                   [--json] [--quiet]\n"
     "\n"
     "Make an image model smaller: keep the same number of units in every\n"
     "hidden layer, those whose outgoing weights have the largest L2 norms\n"
@@ -25,6 +26,9 @@ static const char *prune_help =
     "  --psnr-drop D        the smallest width whose PSNR before fine-tuning is\n"
     "                       within D dB of the model's\n"
     "  --finetune-steps N   Adam steps after pruning (500; 0: none)\n"
+    "  --stages S           reach the width in S steps of geometrically falling\n"
+    "                       widths, each followed by its share of the fine-tuning\n"
+    "                       steps (1: prune once, then fine-tune)\n"
     "  --lr X               fine-tuning learning rate (1e-4)\n"
     "  --threads N          threads (all cores)\n"
     "  --json               one JSON object on stdout\n"
@@ -47,7 +51,7 @@ int cli_prune(int argc, char **argv) {
     const char *cmd = "prune";
     const char *model = NULL, *input = NULL, *output = NULL, *v;
     double keep = 0, drop = -1;
-    int width = 0, json = 0, quiet = 0, modes = 0;
+    int width = 0, json = 0, quiet = 0, modes = 0, stages = 1;
     siren_train_opts opt = siren_train_opts_default();
     opt.steps = 500;
     for (int i = 0; i < argc; i++) {
@@ -70,6 +74,8 @@ int cli_prune(int argc, char **argv) {
             modes++;
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--finetune-steps")))
             opt.steps = (int)cli_int(cmd, "--finetune-steps", v, 0, 100000000);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--stages")))
+            stages = (int)cli_int(cmd, "--stages", v, 1, 1000);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
             opt.lr = (float)cli_double(cmd, "--lr", v, 1e-12, 10);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--threads")))
@@ -126,20 +132,58 @@ int cli_prune(int argc, char **argv) {
         if (siren_net_prune(net, lo, &small)) cli_fail();
     }
     const int w = siren_net_config(small)->hidden_features;
-    const double psnr_pruned = psnr_on(small, &img, opt.threads);
+    /* Stages: widths H (w/H)^(s/S), s = 1..S, each pruned from the last
+     * stage's fine-tuned model and fine-tuned for its share of the steps,
+     * so the units that remain can take over from those that went a few
+     * at a time. With one stage, `small` is already the pruned model. */
+    if (stages > H - w) stages = H - w > 0 ? H - w : 1;
+    siren_net *cur = NULL;
+    double psnr_pruned = NAN;
     siren_fit_result res = {0};
-    res.psnr_db = psnr_pruned;
-    if (opt.steps > 0) {
-        cli_progress prog;
-        cli_progress_open(&prog, "fine-tune", quiet, NULL);
-        opt.progress = cli_progress_cb;
-        opt.user = &prog;
-        cli_catch_signals();
-        siren_status st = siren_refit_image(small, &img, &opt, &res);
-        cli_progress_close(&prog, st == SIREN_OK);
-        if (st && st != SIREN_EDIVERGED) cli_die("%s: %s", input, siren_last_error());
-        if (cli_interrupted) cli_die("interrupted; nothing written");
+    int steps_done = 0;
+    double seconds = 0;
+    cli_catch_signals();
+    for (int s = 1; s <= stages; s++) {
+        if (stages == 1) {
+            cur = small;
+            small = NULL;
+        } else {
+            int ws = s == stages ? w : (int)lround(H * pow((double)w / H, (double)s / stages));
+            const int prev = cur ? siren_net_config(cur)->hidden_features : H;
+            if (ws >= prev) ws = prev - 1;
+            if (ws < w) ws = w;
+            siren_net *next;
+            if (siren_net_prune(cur ? cur : net, ws, &next)) cli_fail();
+            siren_net_free(cur);
+            cur = next;
+        }
+        if (s == 1) psnr_pruned = psnr_on(cur, &img, opt.threads);
+        siren_train_opts so = opt;
+        so.steps = opt.steps / stages + (s <= opt.steps % stages);
+        res.psnr_db = psnr_on(cur, &img, opt.threads);
+        if (so.steps > 0) {
+            cli_progress prog;
+            char label[64];
+            if (stages > 1)
+                snprintf(label, sizeof label, "fine-tune %d/%d (width %d)", s, stages,
+                         siren_net_config(cur)->hidden_features);
+            else
+                snprintf(label, sizeof label, "fine-tune");
+            cli_progress_open(&prog, label, quiet, NULL);
+            so.progress = cli_progress_cb;
+            so.user = &prog;
+            siren_status st = siren_refit_image(cur, &img, &so, &res);
+            cli_progress_close(&prog, st == SIREN_OK);
+            if (st && st != SIREN_EDIVERGED) cli_die("%s: %s", input, siren_last_error());
+            if (cli_interrupted) cli_die("interrupted; nothing written");
+            steps_done += res.steps;
+            seconds += res.seconds;
+        }
     }
+    siren_net_free(small);
+    small = cur;
+    res.steps = steps_done;
+    res.seconds = seconds;
     if (siren_net_save(small, output)) cli_fail();
     const size_t params1 = siren_net_param_count(small);
     if (json) {
@@ -154,6 +198,7 @@ int cli_prune(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "psnr_pruned_db", psnr_pruned);
         cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);
         cJSON_AddNumberToObject(o, "finetune_steps", res.steps);
+        cJSON_AddNumberToObject(o, "stages", stages);
         cJSON_AddNumberToObject(o, "seconds", res.seconds);
         char *s = cJSON_PrintUnformatted(o);
         puts(s);
@@ -162,9 +207,10 @@ int cli_prune(int argc, char **argv) {
     }
     if (!quiet)
         fprintf(stderr, "%s: %d -> %d units per hidden layer, %zu -> %zu parameters "
-                        "(%.1f%%); PSNR %.2f dB before, %.2f dB pruned, %.2f dB after %d "
+                        "(%.1f%%); PSNR %.2f dB before, %.2f dB pruned%s, %.2f dB after %d "
                         "fine-tuning steps; written to %s\n", model, H, w, params0, params1,
-                100.0 * params1 / params0, psnr0, psnr_pruned, res.psnr_db, res.steps, output);
+                100.0 * params1 / params0, psnr0, psnr_pruned,
+                stages > 1 ? " (first stage)" : "", res.psnr_db, res.steps, output);
     siren_net_free(small);
     siren_net_free(net);
     siren_image_free(&img);

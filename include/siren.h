@@ -265,8 +265,10 @@ typedef struct {
     /* SIREN_INIT_TUNER: the period p (0: 2, the [-1, 1] box) and the band
      * limit B, the largest integer frequency per axis (0: 16). The image
      * fit sets them from the image when 0: p = 2 n / (n - 1) (the n
-     * pixels are one period, as the DFT sees them) and B = n / 2 (Nyquist),
-     * n the longer side. */
+     * pixels are one period, as the DFT sees them) and B = n / 4, half the
+     * Nyquist frequency, n the longer side: the hidden layers' sums of two
+     * first-layer frequencies then reach Nyquist, and far less energy lands
+     * above it than with B = n / 2 (README, "Frequency control"). */
     float tuner_period;
     int tuner_bandlimit;
     /* Nonzero: training leaves the first layer as initialised (an

@@ -298,7 +298,7 @@ static void test_tuner(void) {
     if (!st) {
         siren_config fc = *siren_net_config(net);
         fc.tuner_period = 2.0f * S / (S - 1);
-        fc.tuner_bandlimit = S / 2;
+        fc.tuner_bandlimit = S / 4; /* the image fit's default: half Nyquist */
         siren_net *fresh;
         siren_net_create(&fc, opt.seed, &fresh);
         size_t n0 = 64 * 2 + 64;

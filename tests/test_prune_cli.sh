@@ -24,3 +24,19 @@ then :; else echo "not ok - prune --keep 0.3: $(cat "$T/p.json")"; fi
 [ $? -eq 2 ] && echo "ok - prune without --keep/--width/--psnr-drop is a usage error" || echo "not ok - prune without a mode"
 "$S" prune "$T/m.safetensors" data/camera.png --keep 0.5 --width 3 -o "$T/x.safetensors" >/dev/null 2>&1
 [ $? -eq 2 ] && echo "ok - prune with two modes is a usage error" || echo "not ok - prune with two modes"
+# --stages: the same final width and parameter count as one shot, the
+# fine-tuning steps shared out over the stages, and the result improved by them
+if "$S" prune "$T/m.safetensors" data/camera.png --keep 0.3 --stages 3 --finetune-steps 100 --threads 1 --quiet --json -o "$T/s.safetensors" >"$T/s.json" &&
+   "$S" info "$T/s.safetensors" --json >"$T/si.json" &&
+   "$PY" - "$T" <<'PYEOF'
+import json, sys
+t = sys.argv[1]
+p, s, si = (json.load(open(f"{t}/{n}.json")) for n in ("p", "s", "si"))
+assert s["width"] == p["width"] and s["params"] == p["params"] and s["stages"] == 3, (s, p)
+assert s["finetune_steps"] == 100, s
+assert s["psnr_db"] > s["psnr_pruned_db"], s
+assert si["hidden_features"] == s["width"] and si["params"] == s["params"], si
+print(f"ok - prune --stages 3: width {s['width']} as one shot, 100 steps shared, "
+      f"{s['psnr_db']:.2f} dB (one shot {p['psnr_db']:.2f} dB), the file as reported")
+PYEOF
+then :; else echo "not ok - prune --stages: $(cat "$T/s.json")"; fi

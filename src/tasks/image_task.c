@@ -47,10 +47,10 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
     c.in_features = 2;
     c.out_features = img->channels;
     if (c.init_first == SIREN_INIT_TUNER) {
-        /* the pixels as one period, the band up to Nyquist (siren.h) */
+        /* the pixels as one period, the band up to half Nyquist (siren.h) */
         const int side = img->width > img->height ? img->width : img->height;
         if (c.tuner_period == 0 && side > 1) c.tuner_period = 2.0f * side / (side - 1);
-        if (c.tuner_bandlimit == 0) c.tuner_bandlimit = side / 2 > 1 ? side / 2 : 1;
+        if (c.tuner_bandlimit == 0) c.tuner_bandlimit = side / 4 > 1 ? side / 4 : 1;
     }
     size_t n = (size_t)img->width * img->height;
     siren_net *net = NULL;
