@@ -15,9 +15,9 @@ import json, struct, sys
 b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]
 print(json.loads(b[8:8 + n])["__metadata__"]["step"])' "$1"
 }
-wait_for() { # wait_for FILE: up to 20 s
+wait_for() { # wait_for FILE: up to 120 s (a loaded machine is slow to start)
     i=0
-    while [ ! -s "$1" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+    while [ ! -s "$1" ] && [ $i -lt 2400 ]; do sleep 0.05; i=$((i + 1)); done
 }
 
 $S $A --steps $STEPS -o "$T/full.st" || notok "uninterrupted run"
