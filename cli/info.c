@@ -1,13 +1,66 @@
-/* siren info MODEL: architecture and metadata of a model file. */
+/* siren info MODEL|PRIOR: architecture and metadata of a model file, or of
+ * a prior's (siren prior train). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
 static const char *info_help =
-    "Usage: siren info MODEL [--json]\n"
+    "Usage: siren info MODEL|PRIOR [--json]\n"
     "\n"
-    "Print a model's architecture, parameter count and metadata.\n";
+    "Print a model's architecture, parameter count and metadata; for a prior\n"
+    "(siren prior train): its encoder, hypernetworks, the SIREN they generate\n"
+    "and its metadata.\n";
+
+/* A prior file: what siren_prior_config says, and the metadata. */
+static int prior_info(const char *path, const siren_prior *pr, int json) {
+    const siren_prior_config *c = siren_prior_get_config(pr);
+    const size_t params = siren_prior_param_count(pr), sp = siren_prior_siren_param_count(pr);
+    const char *enc = siren_activation_name(c->encoder_activation);
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "kind", "prior");
+        cJSON_AddNumberToObject(o, "size", c->size);
+        cJSON_AddNumberToObject(o, "channels", c->channels);
+        cJSON_AddNumberToObject(o, "latent", c->latent);
+        cJSON_AddStringToObject(o, "encoder_activation", enc);
+        cJSON_AddNumberToObject(o, "encoder_hidden", c->encoder_hidden);
+        cJSON_AddNumberToObject(o, "encoder_layers", c->encoder_layers);
+        cJSON_AddNumberToObject(o, "hyper_hidden", c->hyper_hidden);
+        cJSON_AddNumberToObject(o, "hyper_layers", c->hyper_layers);
+        cJSON_AddNumberToObject(o, "hidden_features", c->hidden_features);
+        cJSON_AddNumberToObject(o, "hidden_layers", c->hidden_layers);
+        cJSON_AddNumberToObject(o, "omega_0", c->omega_0);
+        cJSON_AddNumberToObject(o, "params", (double)params);
+        cJSON_AddNumberToObject(o, "siren_params", (double)sp);
+        for (int i = 0; i < siren_prior_meta_count(pr); i++) {
+            const char *k, *v;
+            siren_prior_meta_at(pr, i, &k, &v);
+            cJSON_AddStringToObject(m, k, v);
+        }
+        cJSON_AddItemToObject(o, "metadata", m);
+        char *s = cJSON_PrintUnformatted(o);
+        puts(s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("%s: prior over SIRENs for %dx%d images of %d channel%s: set encoder (%s, "
+               "%d + %d layers of %d) -> latent %d -> hypernetworks (%d + 1 layers of %d, "
+               "one per tensor) -> SIREN 2 -> %d x%d hidden layers -> %d, omega_0 %g "
+               "(%zu parameters); %zu parameters (%.1f MiB as float32)\n",
+               path, c->size, c->size, c->channels, c->channels == 1 ? "" : "s", enc, 1,
+               c->encoder_layers, c->encoder_hidden, c->latent, c->hyper_layers,
+               c->hyper_hidden, c->hidden_features, c->hidden_layers, c->channels,
+               c->omega_0, sp, params, params * 4 / 1048576.0);
+        for (int i = 0; i < siren_prior_meta_count(pr); i++) {
+            const char *k, *v;
+            siren_prior_meta_at(pr, i, &k, &v);
+            printf("  %s: %s\n", k, v);
+        }
+    }
+    return 0;
+}
 
 int cli_info(int argc, char **argv) {
     const char *cmd = "info";
@@ -25,7 +78,18 @@ int cli_info(int argc, char **argv) {
     }
     if (!model) cli_usage_error(cmd, "missing MODEL");
     siren_net *net;
-    if (siren_net_load(model, &net)) cli_fail();
+    if (siren_net_load(model, &net)) {
+        /* not a model: a prior? (else the model loader's message) */
+        char why[512];
+        snprintf(why, sizeof why, "%s", siren_last_error());
+        siren_prior *pr;
+        if (strstr(why, "siren-prior") && siren_prior_load(model, &pr) == SIREN_OK) {
+            prior_info(model, pr, json);
+            siren_prior_free(pr);
+            return 0;
+        }
+        cli_die("%s", why);
+    }
     const siren_config *c = siren_net_config(net);
     size_t params = siren_net_param_count(net);
     char abuf[32], ebuf[96] = "";

@@ -60,6 +60,26 @@ print(f"ok - prior train/eval: {tr['images_per_s']:.0f} images/s; PSNR {p[0]:.2f
 PYEOF
 then :; else notok "prior train/eval: $(cat "$T/err" "$T/train.json" "$T/eval.json")"; fi
 
+# siren info on a prior: the parameter counts against the file's own tensors
+# (every element of every tensor; the generated SIREN's from its shapes)
+if "$S" info "$T/p.safetensors" --json >"$T/info.json" && "$PY" - "$T" <<'PYEOF'
+import json, struct, sys
+t = sys.argv[1]
+o = json.load(open(f"{t}/info.json"))
+b = open(f"{t}/p.safetensors", "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]]); h.pop("__metadata__")
+n = 0
+for v in h.values():
+    k = 1
+    for d in v["shape"]: k *= d
+    n += k
+H, L, C = o["hidden_features"], o["hidden_layers"], o["channels"]
+sp = 2 * H + H + L * (H * H + H) + H * C + C
+assert o["kind"] == "prior" and o["params"] == n and o["siren_params"] == sp, (o, n, sp)
+print(f"ok - siren info on a prior: {n} parameters as in its tensors, a generated SIREN of {sp}")
+PYEOF
+then :; else notok "siren info on a prior: $(cat "$T/info.json")"; fi
+
 # complete: random context, a mask, the generated SIREN as a model
 if "$S" prior complete "$T/p.safetensors" "$T/img.png" --context 120 --seed 2 -o "$T/c.png" \
        --context-out "$T/ctx.png" --model "$T/m.safetensors" --size 32x32 --json >"$T/c.json" &&
