@@ -31,6 +31,15 @@ static const char *fit_help =
     "what derivatives cannot see (a constant; for lapl an affine plane), fitted\n"
     "after training and stored in the model; `siren render` shows it.\n"
     "\n"
+    "Inpainting (image, as the official train_img_inpainting.py): --keep-frac F\n"
+    "fits only a random F of the pixels (drawn from --seed), --mask M only the\n"
+    "white ones of M; --prior tv|hessian adds k1 x the mean |dPhi/dx_j| (tv) or\n"
+    "the mean Frobenius norm of the Hessian (hessian) at random points in\n"
+    "[-1, 1]^2. Data term as the official image_mse with a mask: the kept\n"
+    "pixels' squared errors over the count of all pixels. The PSNR reported is\n"
+    "over ALL pixels (psnr_kept_db: the kept ones); `siren eval MODEL IMAGE`\n"
+    "compares the model with the whole image.\n"
+    "\n"
     "Shapes (PLY, XYZ or OBJ), (x, y, z) -> output, after centring and scaling\n"
     "into [-1, 1]^3 as the official code (the transform is kept in the model):\n"
     "  sdf       signed distance from oriented points: a point cloud with\n"
@@ -71,7 +80,17 @@ static const char *fit_help =
     "  -o, --output FILE    model file to write (safetensors), required\n"
     "  --size WxH           resample the input (video: every frame) first (area\n"
     "                       average when shrinking)\n"
-    "  --mask M             compose: blend mask, white = B\n"
+    "  --mask M             compose: blend mask, white = B; image: inpainting,\n"
+    "                       fit only the white pixels of M (the image's size,\n"
+    "                       after --size)\n"
+    "  --keep-frac F        image: inpainting, fit only round(F x pixels) random\n"
+    "                       pixels, 0 < F <= 1 (official 0.1)\n"
+    "  --prior P            image inpainting: none, tv or hessian (none)\n"
+    "  --prior-weight W     the prior's weight k1 (1, the official)\n"
+    "  --prior-points N     the prior's random points per step (half the pixels,\n"
+    "                       the official)\n"
+    "  --save-mask FILE.png image inpainting: write the kept pixels as a mask\n"
+    "                       (white = kept; --mask reads it back)\n"
     "  --hidden N           hidden width (256)\n"
     "  --layers N           hidden layers (3)\n"
     "  --omega0 W           omega_0 of the first layer (30)\n"
@@ -353,6 +372,43 @@ static int fit_shape(const char *task, const char *input, const char *output,
     return 0;
 }
 
+/* --save-mask: the kept pixels as a gray PNG, white = kept. */
+static void write_keep_mask(const char *path, const siren_image *img,
+                            const siren_inpaint_opts *io, uint64_t seed) {
+    const size_t n = (size_t)img->width * img->height;
+    unsigned char *keep = malloc(n);
+    siren_image m = {img->width, img->height, 1, malloc(n * sizeof(float))};
+    if (!keep || !m.data) cli_die("%s: out of memory for the mask", path);
+    if (siren_inpaint_keep(img, io, seed, keep, NULL)) cli_fail();
+    for (size_t i = 0; i < n; i++) m.data[i] = keep[i] ? 1.0f : 0.0f;
+    if (siren_image_write_png(path, &m)) cli_fail();
+    free(keep);
+    siren_image_free(&m);
+}
+
+/* The inpainting keys of fit --json. */
+static void add_inpaint_json(cJSON *o, const siren_inpaint_opts *io,
+                             const siren_inpaint_result *ir) {
+    const int prior = io->prior != SIREN_INPAINT_PRIOR_NONE;
+    cJSON_AddNumberToObject(o, "keep_frac", (double)ir->kept / (double)ir->pixels);
+    cJSON_AddNumberToObject(o, "kept", (double)ir->kept);
+    cJSON_AddNumberToObject(o, "pixels", (double)ir->pixels);
+    cJSON_AddStringToObject(o, "kept_from", io->mask ? "mask" : "random");
+    cJSON_AddStringToObject(o, "prior", siren_inpaint_prior_name(io->prior));
+    if (prior) {
+        cJSON_AddNumberToObject(o, "prior_weight", io->prior_weight);
+        cJSON_AddNumberToObject(o, "prior_points", (double)ir->prior_points);
+    } else {
+        cJSON_AddNullToObject(o, "prior_weight");
+        cJSON_AddNullToObject(o, "prior_points");
+    }
+    if (isfinite(ir->psnr_kept_db)) cJSON_AddNumberToObject(o, "psnr_kept_db", ir->psnr_kept_db);
+    else cJSON_AddNullToObject(o, "psnr_kept_db");
+    if (isfinite(ir->data_loss)) cJSON_AddNumberToObject(o, "data_loss", ir->data_loss);
+    if (prior && isfinite(ir->prior_loss))
+        cJSON_AddNumberToObject(o, "prior_loss", ir->prior_loss);
+}
+
 int cli_fit(int argc, char **argv) {
     const char *cmd = "fit";
     if (argc >= 1 && (cli_flag(argv[0], "--help") || cli_flag(argv[0], "-h"))) {
@@ -386,6 +442,9 @@ int cli_fit(int argc, char **argv) {
     int pe_freqs = 0, ff_features = 0;
     siren_shape_opts so = siren_shape_opts_default();
     size_t max_points = 0;
+    siren_inpaint_opts io = siren_inpaint_opts_default();
+    const char *prior_name = NULL, *save_mask = NULL;
+    int keep_set = 0, prior_weight_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_flag(a, "--help") || cli_flag(a, "-h")) {
@@ -463,6 +522,23 @@ int cli_fit(int argc, char **argv) {
             opt.target_psnr = cli_double(cmd, "--target-psnr", v, 1e-3, 400);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--log"))) log_path = v;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--mask"))) mask_path = v;
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--keep-frac"))) {
+            if (cli_parse_double(v, 0, 1, &io.keep_frac) != CLI_PARSE_OK ||
+                !(io.keep_frac > 0))
+                cli_usage_error(cmd, "--keep-frac %s: need 0 < F <= 1 (the fraction "
+                                     "of the pixels fitted)", v);
+            keep_set = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--prior"))) {
+            const int p = siren_inpaint_prior_parse(v);
+            if (p < 0) cli_usage_error(cmd, "--prior %s: not one of none, tv, hessian", v);
+            io.prior = (siren_inpaint_prior)p;
+            prior_name = v;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--prior-weight"))) {
+            io.prior_weight = cli_double(cmd, "--prior-weight", v, 0, 1e30);
+            prior_weight_set = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--prior-points")))
+            io.prior_points = (size_t)cli_int(cmd, "--prior-points", v, 1, 1L << 31);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--save-mask"))) save_mask = v;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--checkpoint-every")))
             opt.checkpoint_every = (int)cli_int(cmd, "--checkpoint-every", v, 0, 100000000);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--checkpoint"))) opt.checkpoint = v;
@@ -483,7 +559,25 @@ int cli_fit(int argc, char **argv) {
     if ((frac_set || max_frames) && !is_video)
         cli_usage_error(cmd, "--sample-frac and --frames are for the video task");
     if (is_compose && !input2) cli_usage_error(cmd, "compose needs two images, A and B");
-    if (mask_path && !is_compose) cli_usage_error(cmd, "--mask is for compose only");
+    if (mask_path && !is_compose && !is_image)
+        cli_usage_error(cmd, "--mask is for compose and image (inpainting)");
+    /* inpainting: a subset of the pixels, a prior, or both */
+    const int inpaint = is_image && (keep_set || mask_path || prior_name);
+    if ((keep_set || prior_name || prior_weight_set || io.prior_points || save_mask) &&
+        !is_image)
+        cli_usage_error(cmd, "--keep-frac, --prior, --prior-weight, --prior-points and "
+                             "--save-mask are for the image task (inpainting)");
+    if (keep_set && mask_path)
+        cli_usage_error(cmd, "--keep-frac and --mask both choose the kept pixels; "
+                             "give one");
+    if ((prior_weight_set || io.prior_points) && io.prior == SIREN_INPAINT_PRIOR_NONE)
+        cli_usage_error(cmd, "--prior-weight and --prior-points need --prior tv|hessian");
+    if (save_mask && !keep_set && !mask_path)
+        cli_usage_error(cmd, "--save-mask needs --keep-frac or --mask");
+    if (save_mask && !cli_has_ext(save_mask, ".png"))
+        cli_usage_error(cmd, "--save-mask %s: a .png file", save_mask);
+    /* a prior alone fits every pixel */
+    if (inpaint && !keep_set && !mask_path) io.keep_frac = 1;
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
     cli_apply_arch(cmd, &cfg, arch, init_first, init_hidden, pe_freqs, ff_features);
     if (opt.checkpoint_every > 0 && !opt.checkpoint)
@@ -533,6 +627,14 @@ int cli_fit(int argc, char **argv) {
         cli_load_image(input2, img.width, img.height, quiet, &img2);
         if (mask_path) cli_load_image(mask_path, img.width, img.height, quiet, &mask);
     }
+    if (inpaint && mask_path) { /* never resized: it says which pixels */
+        cli_load_image(mask_path, 0, 0, quiet, &mask);
+        if (mask.width != img.width || mask.height != img.height)
+            cli_die("%s: the mask is %dx%d but the image %s is %dx%d%s; they must "
+                    "be the same size", mask_path, mask.width, mask.height, input,
+                    img.width, img.height, sw ? " (after --size)" : "");
+        io.mask = &mask;
+    }
     cli_progress prog;
     cli_progress_open(&prog, "fit", quiet, log_path);
     opt.progress = cli_progress_cb;
@@ -540,8 +642,10 @@ int cli_fit(int argc, char **argv) {
     opt.user = &prog;
     siren_net *net;
     siren_fit_result res;
+    siren_inpaint_result ir;
     siren_status st =
-        is_image ? siren_fit_image(&img, &cfg, &opt, &net, &res)
+        inpaint ? siren_fit_image_inpaint(&img, &io, &cfg, &opt, &net, &res, &ir)
+        : is_image ? siren_fit_image(&img, &cfg, &opt, &net, &res)
         : is_grad ? siren_fit_grad(&img, &cfg, &opt, &net, &res)
         : is_lapl ? siren_fit_lapl(&img, &cfg, &opt, &net, &res)
                   : siren_fit_compose(&img, &img2, mask_path ? &mask : NULL, &cfg,
@@ -555,8 +659,18 @@ int cli_fit(int argc, char **argv) {
         return rc;
     }
     if (cli_save_model(net, output)) cli_fail();
+    if (save_mask && cli_mpi_rank() == 0) write_keep_mask(save_mask, &img, &io, opt.seed);
     double ms = res.steps ? 1e3 * res.seconds / res.steps : 0;
-    if (!quiet)
+    if (!quiet && inpaint)
+        fprintf(stderr, "%s: image %dx%d, %zu of %zu pixels kept (%.2f%%), prior %s, "
+                        "%d steps in %.2f s (%.1f ms/step), loss %.4e, PSNR %.2f dB "
+                        "over all pixels, %.2f dB over the kept ones; model written "
+                        "to %s\n",
+                input, img.width, img.height, ir.kept, ir.pixels,
+                100.0 * ir.kept / ir.pixels, siren_inpaint_prior_name(io.prior),
+                res.steps, res.seconds, ms, res.loss, res.psnr_db, ir.psnr_kept_db,
+                output);
+    else if (!quiet)
         fprintf(stderr, "%s: %s %dx%d, %d steps in %.2f s (%.1f ms/step), "
                         "loss %.4e, PSNR %.2f dB%s; model written to %s\n",
                 input, task, img.width, img.height, res.steps, res.seconds, ms,
@@ -568,6 +682,7 @@ int cli_fit(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "height", img.height);
         if (isfinite(res.psnr_db)) cJSON_AddNumberToObject(o, "psnr_db", res.psnr_db);
         else cJSON_AddNullToObject(o, "psnr_db");
+        if (inpaint) add_inpaint_json(o, &io, &ir);
         char *s = cJSON_PrintUnformatted(o);
         puts(s);
         free(s);

@@ -454,6 +454,67 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
 siren_status siren_refit_image(siren_net *net, const siren_image *img,
                                const siren_train_opts *opt, siren_fit_result *res);
 
+/* Inpainting (the official train_img_inpainting.py): fit an image from a
+ * subset of its pixels, optionally with a prior on the network's input
+ * derivatives at random points, and let the network fill in the rest.
+ * Kept: round(keep_frac * pixels) pixels (at least 1) drawn without
+ * replacement from the fit's seed (opt->seed; a stream of its own, so the
+ * same pixels whatever the prior), or with a mask (the image's size) the
+ * pixels whose mean over the mask's channels is >= 0.5 (white). Loss, as
+ * the official loss_functions.py (src/train/train.h gives the formulas):
+ * the kept pixels' squared errors summed over the count of all pixels and
+ * outputs (image_mse with a mask: keep_frac x the MSE on the kept pixels),
+ * plus prior_weight (k1, official 1) times
+ *   TV:      the mean |dPhi/dx_j| over points, outputs and axes;
+ *   HESSIAN: the mean Frobenius norm of the Hessian of Phi (all outputs);
+ * at prior_points points drawn uniformly in [-1, 1]^2 every step (0: half
+ * the pixels, as the official code). The official recipe: keep 10%,
+ * k1 = 1, Adam 1e-4, full batch, 10000 steps. The model is an ordinary
+ * image model (task "image"; render and eval work as for siren_fit_image)
+ * whose metadata also records keep_frac, kept, prior, prior_weight and
+ * prior_points. res->psnr_db is over ALL pixels of img (the honest
+ * number: the unkept ones were never seen), ir->psnr_kept_db over the
+ * kept ones; both after the last step, on the [-1, 1] range. */
+typedef enum {
+    SIREN_INPAINT_PRIOR_NONE = 0,
+    SIREN_INPAINT_PRIOR_TV = 1,     /* official "TV" */
+    SIREN_INPAINT_PRIOR_HESSIAN = 2 /* official "FH" */
+} siren_inpaint_prior;
+
+/* "none", "tv", "hessian"; NULL for an unknown value. */
+const char *siren_inpaint_prior_name(siren_inpaint_prior prior);
+/* The prior named `name`; -1 when unknown. */
+int siren_inpaint_prior_parse(const char *name);
+
+typedef struct {
+    double keep_frac;          /* in (0, 1]; ignored with a mask (0.1) */
+    const siren_image *mask;   /* NULL: random pixels */
+    siren_inpaint_prior prior; /* (none) */
+    double prior_weight;       /* k1 (1) */
+    size_t prior_points;       /* per step; 0: half the pixels (0) */
+} siren_inpaint_opts;
+
+siren_inpaint_opts siren_inpaint_opts_default(void);
+
+typedef struct {
+    size_t kept, pixels;      /* pixels kept, of all */
+    double psnr_kept_db;      /* over the kept pixels */
+    size_t prior_points;      /* per step (0 without a prior) */
+    double data_loss, prior_loss; /* the last step's terms */
+} siren_inpaint_result;
+
+/* Which pixels a fit with these options keeps: keep (height * width) set
+ * to 1 for kept pixels, 0 for the others; *kept their count (may be
+ * NULL). SIREN_EINVAL for a keep_frac outside (0, 1], a mask of another
+ * size or one that keeps nothing. */
+siren_status siren_inpaint_keep(const siren_image *img, const siren_inpaint_opts *io,
+                                uint64_t seed, unsigned char *keep, size_t *kept);
+siren_status siren_fit_image_inpaint(const siren_image *img,
+                                     const siren_inpaint_opts *io,
+                                     const siren_config *cfg,
+                                     const siren_train_opts *opt, siren_net **net,
+                                     siren_fit_result *res, siren_inpaint_result *ir);
+
 /* Poisson image reconstruction: fit a gray image (RGB is converted to luma)
  * through its derivatives only, never its values — grad: Sobel gradients,
  * lapl: the 5-point Laplacian, both scaled as the official SIREN code for

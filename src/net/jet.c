@@ -16,6 +16,7 @@ int siren_jet_channels(siren_jet_mode mode, int d) {
     case SIREN_JET_GRAD: return 1 + d;
     case SIREN_JET_LAPL: return 2 + d;
     case SIREN_JET_D2: return 1 + 2 * d;
+    case SIREN_JET_HESS: return 1 + d + d * (d + 1) / 2;
     default: return 1;
     }
 }
@@ -197,6 +198,18 @@ void siren_jet_forward(const siren_net *net, siren_jet_work *w, const float *x,
 #pragma omp simd
                 for (int i = 0; i < dout; i++) lh[i] = f1[i] * lz[i] + f2[i] * sq[i];
             }
+            if (mode == SIREN_JET_HESS)
+                /* H'_jk = f' Hz_jk + f'' Jz_j Jz_k */
+                for (int j = 0, c = 1 + d; j < d; j++)
+                    for (int k = j; k < d; k++, c++) {
+                        const float *ja = P + (1 + j) * rs + r * dout;
+                        const float *jb = P + (1 + k) * rs + r * dout;
+                        const float *hz = P + c * rs + r * dout;
+                        float *hh = Q + c * rs + r * dout;
+#pragma omp simd
+                        for (int i = 0; i < dout; i++)
+                            hh[i] = f1[i] * hz[i] + f2[i] * ja[i] * jb[i];
+                    }
         }
     }
     /* The last linear layer: every channel through W, the bias into the
@@ -247,11 +260,20 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
                 const float *jz = P + (1 + j) * rs + r * dout;
                 if (mode == SIREN_JET_D2)
                     gl = g + (1 + d + j) * rs + r * dout;
-                if (mode == SIREN_JET_GRAD) {
+                if (mode == SIREN_JET_GRAD || mode == SIREN_JET_HESS) {
 #pragma omp simd
                     for (int i = 0; i < dout; i++) {
                         acc[i] += f2[i] * gj[i] * jz[i];
                         gj[i] *= f1[i];
+                    }
+                    /* HESS: gJz_j += Σ_k gH_jk f'' Jz_k, the diagonal twice
+                     * (Jz_j² is differentiated) */
+                    for (int k = 0; k < d && mode == SIREN_JET_HESS; k++) {
+                        const float *gh = g + (size_t)siren_jet_hess_channel(d, j, k) * rs + r * dout;
+                        const float *jk = P + (1 + k) * rs + r * dout;
+                        const float two = k == j ? 2.0f : 1.0f;
+#pragma omp simd
+                        for (int i = 0; i < dout; i++) gj[i] += two * gh[i] * f2[i] * jk[i];
                     }
                 } else {
                     /* gJz_j = gJ_j f' + 2 gL f'' Jz_j */
@@ -275,6 +297,21 @@ static void jet_act_backward(const siren_net *net, siren_jet_work *w, int l,
                     }
                 }
             }
+            if (mode == SIREN_JET_HESS)
+                /* + gH_jk (f'' Hz_jk + f''' Jz_j Jz_k);  gHz_jk = gH_jk f'
+                 * (after the loop above, which reads gH_jk) */
+                for (int j = 0, c = 1 + d; j < d; j++)
+                    for (int k = j; k < d; k++, c++) {
+                        float *gh = g + c * rs + r * dout;
+                        const float *hz = P + c * rs + r * dout;
+                        const float *ja = P + (1 + j) * rs + r * dout;
+                        const float *jb = P + (1 + k) * rs + r * dout;
+#pragma omp simd
+                        for (int i = 0; i < dout; i++) {
+                            acc[i] += gh[i] * (f2[i] * hz[i] + f3[i] * ja[i] * jb[i]);
+                            gh[i] *= f1[i];
+                        }
+                    }
             if (mode == SIREN_JET_LAPL) {
                 /* + gL (f'' Lz + f''' Σ_j Jz_j²);  gLz = gL f' */
                 float *glw = g + (1 + d) * rs + r * dout;

@@ -3,7 +3,8 @@
  *
  * A jet of a point carries C channels through every layer: the value, the
  * first derivatives along each input axis and, when asked, second
- * derivatives (per axis, or only their sum, the "forward Laplacian"). The
+ * derivatives (per axis, only their sum, the "forward Laplacian", or the
+ * whole Hessian with the mixed ones). The
  * channels of a batch of n points are stacked channel-major as one (C·n) ×
  * width matrix, channel c in rows [c·n, (c+1)·n), so one GEMM serves all
  * of them; the bias and the nonlinearity touch only the value channel, the
@@ -23,11 +24,24 @@ typedef enum {
     SIREN_JET_VALUE = 0, /* C = 1:      h                              */
     SIREN_JET_GRAD = 1,  /* C = 1 + d:  h, dh/dx_j                     */
     SIREN_JET_LAPL = 2,  /* C = 2 + d:  h, dh/dx_j, sum_j d2h/dx_j2    */
-    SIREN_JET_D2 = 3     /* C = 1 + 2d: h, dh/dx_j, d2h/dx_j2 per axis */
+    SIREN_JET_D2 = 3,    /* C = 1 + 2d: h, dh/dx_j, d2h/dx_j2 per axis */
+    SIREN_JET_HESS = 4   /* C = 1 + d + d(d+1)/2: h, dh/dx_j, then the
+                            Hessian's upper triangle d2h/dx_j dx_k, j <= k,
+                            row by row (2-D: rr, rc, cc) */
 } siren_jet_mode;
 
 /* Channels of a mode for d input axes. */
 int siren_jet_channels(siren_jet_mode mode, int d);
+
+/* SIREN_JET_HESS: the channel of d2/dx_j dx_k (either order). */
+static inline int siren_jet_hess_channel(int d, int j, int k) {
+    if (j > k) {
+        int t = j;
+        j = k;
+        k = t;
+    }
+    return 1 + d + j * d - j * (j - 1) / 2 + (k - j);
+}
 
 typedef struct {
     siren_jet_mode mode;
@@ -58,8 +72,9 @@ void siren_act_d23(siren_activation act, float omega, int n, const float *f,
 
 /* Forward of n <= cap points x (n, d). The output jets are left in
  * work->post[n_linear], (C·n, m): rows [0, n) the values, rows
- * [(1+j)·n, (2+j)·n) d/dx_j, then (LAPL) the Laplacian or (D2)
- * d2/dx_j2 per axis. Keeps what the backward pass needs. */
+ * [(1+j)·n, (2+j)·n) d/dx_j, then (LAPL) the Laplacian, (D2)
+ * d2/dx_j2 per axis or (HESS) the Hessian's upper triangle. Keeps what the
+ * backward pass needs. */
 void siren_jet_forward(const siren_net *net, siren_jet_work *work,
                        const float *x, size_t n);
 

@@ -4,12 +4,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "net/net.h"
 #include "tasks/grid.h"
 #include "tasks/poisson.h"
 #include "train/train.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 /* In float arithmetic, as the fitted models' coordinates always were. */
 float *siren_image_grid(int width, int height) {
@@ -34,9 +36,10 @@ double siren_meta_num(const siren_net *net, const char *key, double dflt) {
     return (end != s && *end == 0 && isfinite(v)) ? v : dflt;
 }
 
-siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
-                             const siren_train_opts *opt, siren_net **out,
-                             siren_fit_result *res) {
+/* The image model before training: cfg's in/out features set from img,
+ * drawn from seed, with the metadata that maps it back to the image. */
+static siren_status image_net(const siren_image *img, const siren_config *cfg,
+                              uint64_t seed, siren_net **out) {
     *out = NULL;
     if (img->width < 1 || img->height < 1 || !img->data)
         return siren_fail(SIREN_EINVAL, "image has 0 pixels");
@@ -52,18 +55,9 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
         if (c.tuner_period == 0 && side > 1) c.tuner_period = 2.0f * side / (side - 1);
         if (c.tuner_bandlimit == 0) c.tuner_bandlimit = side / 4 > 1 ? side / 4 : 1;
     }
-    size_t n = (size_t)img->width * img->height;
     siren_net *net = NULL;
-    siren_status st = siren_net_create(&c, opt->seed, &net);
+    siren_status st = siren_net_create(&c, seed, &net);
     if (st) return st;
-    float *coords = siren_image_grid(img->width, img->height);
-    float *targets = malloc(n * img->channels * sizeof *targets);
-    if (!coords || !targets) {
-        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
-        goto fail;
-    }
-    for (size_t i = 0; i < n * img->channels; i++)
-        targets[i] = 2.0f * img->data[i] - 1.0f;
     char buf[32];
     snprintf(buf, sizeof buf, "%d", img->width);
     if ((st = siren_net_set_meta(net, "task", "image")) ||
@@ -82,6 +76,29 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
         (st = siren_net_set_meta(net, "value_offset", "-1")) ||
         (st = siren_net_set_meta(net, "coords", "linspace(-1,1) (row, col)")))
         goto fail;
+    *out = net;
+    return SIREN_OK;
+fail:
+    siren_net_free(net);
+    return st;
+}
+
+siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
+                             const siren_train_opts *opt, siren_net **out,
+                             siren_fit_result *res) {
+    siren_net *net = NULL;
+    siren_status st = image_net(img, cfg, opt->seed, &net);
+    *out = NULL;
+    if (st) return st;
+    size_t n = (size_t)img->width * img->height;
+    float *coords = siren_image_grid(img->width, img->height);
+    float *targets = malloc(n * img->channels * sizeof *targets);
+    if (!coords || !targets) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
+        goto fail;
+    }
+    for (size_t i = 0; i < n * img->channels; i++)
+        targets[i] = 2.0f * img->data[i] - 1.0f;
     /* diverged: the model is the last good state, and the caller gets it */
     st = siren_train_values(net, coords, targets, n, opt, res);
     if (st && st != SIREN_EDIVERGED) goto fail;
@@ -122,6 +139,154 @@ siren_status siren_refit_image(siren_net *net, const siren_image *img,
 done:
     free(coords);
     free(targets);
+    return st;
+}
+
+/* ------------------------------------------------------------ inpainting */
+
+siren_inpaint_opts siren_inpaint_opts_default(void) {
+    siren_inpaint_opts o;
+    memset(&o, 0, sizeof o);
+    o.keep_frac = 0.1;
+    o.prior = SIREN_INPAINT_PRIOR_NONE;
+    o.prior_weight = 1;
+    o.prior_points = 0;
+    return o;
+}
+
+siren_status siren_inpaint_keep(const siren_image *img, const siren_inpaint_opts *io,
+                                uint64_t seed, unsigned char *keep, size_t *kept) {
+    if (img->width < 1 || img->height < 1)
+        return siren_fail(SIREN_EINVAL, "image has 0 pixels");
+    const size_t n = (size_t)img->width * img->height;
+    size_t k = 0;
+    if (io->mask) {
+        const siren_image *mk = io->mask;
+        if (mk->width != img->width || mk->height != img->height)
+            return siren_fail(SIREN_EINVAL, "the mask is %dx%d and the image %dx%d: "
+                              "a mask must have the image's size", mk->width,
+                              mk->height, img->width, img->height);
+        if (mk->channels < 1 || !mk->data)
+            return siren_fail(SIREN_EINVAL, "the mask has no pixels");
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (int c = 0; c < mk->channels; c++) s += mk->data[i * mk->channels + c];
+            keep[i] = s >= 0.5 * mk->channels;
+            k += keep[i];
+        }
+        if (k == 0)
+            return siren_fail(SIREN_EINVAL, "the mask keeps no pixels (white = kept; "
+                              "every pixel is below 0.5)");
+    } else {
+        const double f = io->keep_frac;
+        if (!(f > 0 && f <= 1))
+            return siren_fail(SIREN_EINVAL, "keep fraction %g: need 0 < f <= 1", f);
+        k = (size_t)llround(f * (double)n);
+        if (k < 1) k = 1;
+        if (k > n) k = n;
+        /* the first k of a partial Fisher-Yates shuffle, from a stream of
+         * its own: the same pixels whatever the prior or the steps */
+        size_t *idx = malloc(n * sizeof *idx);
+        if (!idx) return siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
+        siren_rng rng;
+        siren_rng_seed(&rng, seed ^ 0x1a9a1e7e5eedull);
+        for (size_t i = 0; i < n; i++) idx[i] = i;
+        memset(keep, 0, n);
+        for (size_t i = 0; i < k; i++) {
+            const size_t j = i + (size_t)siren_rng_below(&rng, n - i), t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+            keep[idx[i]] = 1;
+        }
+        free(idx);
+    }
+    if (kept) *kept = k;
+    return SIREN_OK;
+}
+
+static siren_status set_meta_num(siren_net *net, const char *key, double v) {
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    return siren_net_set_meta(net, key, buf);
+}
+
+siren_status siren_fit_image_inpaint(const siren_image *img,
+                                     const siren_inpaint_opts *io,
+                                     const siren_config *cfg,
+                                     const siren_train_opts *opt, siren_net **out,
+                                     siren_fit_result *res, siren_inpaint_result *ir) {
+    *out = NULL;
+    memset(ir, 0, sizeof *ir);
+    ir->psnr_kept_db = ir->data_loss = ir->prior_loss = NAN;
+    const char *pname = siren_inpaint_prior_name(io->prior);
+    if (!pname) return siren_fail(SIREN_EINVAL, "unknown prior %d", (int)io->prior);
+    if (io->prior != SIREN_INPAINT_PRIOR_NONE &&
+        !(io->prior_weight >= 0 && isfinite(io->prior_weight)))
+        return siren_fail(SIREN_EINVAL, "prior weight %g: need a finite number >= 0",
+                          io->prior_weight);
+    siren_net *net = NULL;
+    siren_status st = image_net(img, cfg, opt->seed, &net);
+    if (st) return st;
+    const size_t n = (size_t)img->width * img->height;
+    const int ch = img->channels;
+    unsigned char *keep = malloc(n);
+    float *grid = siren_image_grid(img->width, img->height);
+    float *targets = malloc(n * ch * sizeof *targets), *kx = NULL, *kt = NULL;
+    float *y = malloc(n * ch * sizeof *y);
+    size_t k = 0;
+    if (!keep || !grid || !targets || !y) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", n);
+        goto fail;
+    }
+    if ((st = siren_inpaint_keep(img, io, opt->seed, keep, &k))) goto fail;
+    kx = malloc(k * 2 * sizeof *kx);
+    kt = malloc(k * ch * sizeof *kt);
+    if (!kx || !kt) {
+        st = siren_fail(SIREN_ENOMEM, "out of memory for %zu pixels", k);
+        goto fail;
+    }
+    for (size_t i = 0; i < n * ch; i++) targets[i] = 2.0f * img->data[i] - 1.0f;
+    /* the kept pixels in raster order, however they were chosen */
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        memcpy(kx + 2 * j, grid + 2 * i, 2 * sizeof *kx);
+        memcpy(kt + j * ch, targets + i * ch, ch * sizeof *kt);
+        j++;
+    }
+    const size_t np = io->prior == SIREN_INPAINT_PRIOR_NONE ? 0
+                      : io->prior_points ? io->prior_points
+                      : (n / 2 ? n / 2 : 1);
+    if ((st = set_meta_num(net, "keep_frac", (double)k / (double)n)) ||
+        (st = set_meta_num(net, "kept", (double)k)) ||
+        (st = siren_net_set_meta(net, "kept_from", io->mask ? "mask" : "random")) ||
+        (st = siren_net_set_meta(net, "prior", pname)))
+        goto fail;
+    if (np && ((st = set_meta_num(net, "prior_weight", io->prior_weight)) ||
+               (st = set_meta_num(net, "prior_points", (double)np))))
+        goto fail;
+    double terms[2];
+    st = siren_train_inpaint(net, kx, kt, k, n, io->prior, io->prior_weight, np, opt,
+                             res, terms);
+    if (st && st != SIREN_EDIVERGED) goto fail;
+    ir->kept = k;
+    ir->pixels = n;
+    ir->prior_points = np;
+    ir->data_loss = terms[0];
+    ir->prior_loss = np ? terms[1] : 0;
+    ir->psnr_kept_db = res->psnr_db;
+    /* the honest number: every pixel, most of them never seen */
+    siren_status es = siren_net_eval(net, grid, n, y, opt->threads);
+    if (es) {
+        st = es;
+        goto fail;
+    }
+    res->psnr_db = siren_psnr(y, targets, n * ch, 2.0);
+    free(keep); free(grid); free(targets); free(kx); free(kt); free(y);
+    *out = net;
+    return st;
+fail:
+    free(keep); free(grid); free(targets); free(kx); free(kt); free(y);
+    siren_net_free(net);
     return st;
 }
 

@@ -83,6 +83,32 @@ double siren_sdf_loss(const siren_net *net, const float *x, const float *normals
                       size_t n_on, size_t M, int threads, float *grad,
                       double terms[4]);
 
+/* Inpainting (siren.h): fit values at n points, coords (n, d) -> targets
+ * (n, m), the n kept ones of n_all, plus an optional prior on the input
+ * derivatives at prior_points fresh random points uniform in [-1, 1]^d
+ * every step (drawn from the checkpointed RNG). The loss is the official
+ * one (loss_functions.py):
+ *     sum_kept |Phi - y|^2 / (n_all m)              image_mse with a mask
+ *   + k1 mean_{point, output, axis} |dPhi/dx_j|     TV (image_mse_TV_prior)
+ *   + k1 mean_point ||Hessian of Phi||_F            FH (image_mse_FH_prior)
+ * the Frobenius norm over every output and all d x d entries. opt->batch
+ * below n draws minibatches of the kept points (the data term scaled to
+ * the same estimate). res->psnr_db is over the n kept points after the
+ * last step; terms (may be NULL) gets the last step's data and prior
+ * terms. */
+siren_status siren_train_inpaint(siren_net *net, const float *coords,
+                                 const float *targets, size_t n, size_t n_all,
+                                 siren_inpaint_prior kind, double k1,
+                                 size_t prior_points, const siren_train_opts *opt,
+                                 siren_fit_result *res, double terms[2]);
+/* The same loss for given points, for tests: the data term sum |Phi(x) -
+ * t|^2 / data_div over n points, the prior at the np points xp; with grad,
+ * its parameter gradient. terms: data, prior. NAN when out of memory. */
+double siren_inpaint_loss(const siren_net *net, const float *x, const float *t,
+                          size_t n, double data_div, siren_inpaint_prior kind,
+                          double k1, const float *xp, size_t np, int threads,
+                          float *grad, double terms[2]);
+
 /* Seconds on a monotonic clock. */
 double siren_now(void);
 
