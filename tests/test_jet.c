@@ -133,7 +133,12 @@ static void make_points(float *x, int n, int d, unsigned seed) {
 
 static siren_net *random_net(int d, int m, int width, int layers, float om0,
                              float om, siren_activation act, uint64_t seed) {
-    siren_config c = {d, m, width, layers, om0, om, act};
+    siren_config c = siren_config_default(d, m);
+    c.hidden_features = width;
+    c.hidden_layers = layers;
+    c.first_omega_0 = om0;
+    c.hidden_omega_0 = om;
+    c.activation = act;
     siren_net *net = NULL;
     if (siren_net_create(&c, seed, &net) != SIREN_OK) return NULL;
     return net;
