@@ -48,7 +48,9 @@ static double ref_loss(const siren_net *net, const double *p, const float *x,
  * src/net, wider ones the GEMM paths; layers = 0 makes the first sine
  * layer also the last. */
 static void test_gradients(int threads, int in, int out, int layers) {
-    siren_config c = {in, out, 12, layers, 30.0f, 30.0f, SIREN_ACT_SINE};
+    siren_config c = siren_config_default(in, out);
+    c.hidden_features = 12;
+    c.hidden_layers = layers;
     siren_net *net;
     CHECK(siren_net_create(&c, 7, &net) == SIREN_OK, "create small net");
     enum { N = 37 };
