@@ -57,6 +57,14 @@ void cli_load_video(const char *path, int max_frames, size_t max_values, int w, 
  * default, SIREN_MAX_IMAGE_PIXELS). */
 extern size_t cli_max_pixels;
 
+/* The learning-rate schedule options every fit and solve takes:
+ * --lr-schedule const|cosine|exp, --lr-final X, --warmup N (siren.h,
+ * siren_train_opts). 1 when argv[*i] was one of them (applied to opt,
+ * *i advanced past its value), 0 when it is another option; usage errors
+ * exit 2. */
+int cli_lr_schedule_opt(const char *cmd, int argc, char **argv, int *i,
+                        siren_train_opts *opt);
+
 /* Does path end in ext (case-insensitive, ext with the dot)? */
 int cli_has_ext(const char *path, const char *ext);
 

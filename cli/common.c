@@ -117,6 +117,23 @@ void cli_size(const char *cmd, const char *opt, const char *s, int *w, int *h) {
     }
 }
 
+int cli_lr_schedule_opt(const char *cmd, int argc, char **argv, int *i,
+                        siren_train_opts *opt) {
+    const char *v;
+    if ((v = cli_opt(cmd, argc, argv, i, "--lr-schedule"))) {
+        if (!strcmp(v, "const") || !strcmp(v, "constant")) opt->lr_schedule = SIREN_LR_CONSTANT;
+        else if (!strcmp(v, "cosine")) opt->lr_schedule = SIREN_LR_COSINE;
+        else if (!strcmp(v, "exp")) opt->lr_schedule = SIREN_LR_EXP;
+        else cli_usage_error(cmd, "--lr-schedule: '%s' is not const, cosine or exp", v);
+    } else if ((v = cli_opt(cmd, argc, argv, i, "--lr-final")))
+        opt->lr_final = (float)cli_double(cmd, "--lr-final", v, 1e-12, 10);
+    else if ((v = cli_opt(cmd, argc, argv, i, "--warmup")))
+        opt->warmup = (int)cli_int(cmd, "--warmup", v, 0, 100000000);
+    else
+        return 0;
+    return 1;
+}
+
 int cli_has_ext(const char *path, const char *ext) {
     size_t n = strlen(path), e = strlen(ext);
     return n >= e && strcasecmp(path + n - e, ext) == 0;

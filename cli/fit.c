@@ -126,6 +126,10 @@ static const char *fit_help =
     "  --bound-hidden C     after each step, clip them to [-C, C] (TUNER's bound)\n"
     "  --steps N            Adam steps (500)\n"
     "  --lr X               learning rate (1e-4)\n"
+    "  --lr-schedule S      const, cosine (half a cosine from --lr down to\n"
+    "                       --lr-final) or exp (geometric) (const)\n"
+    "  --lr-final X         the rate at the end of cosine or exp (lr / 100)\n"
+    "  --warmup N           first N steps: the rate rises linearly to --lr (0)\n"
     "  --batch full|N       points per step: all pixels, or N random ones (full)\n"
     "  --seed N             seed of the initialisation and sampling (0)\n"
     "  --threads N          threads (all cores)\n"
@@ -502,6 +506,8 @@ int cli_fit(int argc, char **argv) {
             steps_set = 1;
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
             opt.lr = (float)cli_double(cmd, "--lr", v, 1e-12, 10);
+        else if (cli_lr_schedule_opt(cmd, argc, argv, &i, &opt))
+            continue;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--batch"))) {
             opt.batch = strcmp(v, "full") == 0
                             ? 0 : (size_t)cli_int(cmd, "--batch", v, 1, 1L << 40);

@@ -37,7 +37,7 @@ typedef struct {
 /* Marching cubes reports slices; the fit progress bar draws them. */
 static int slice_cb(void *user, int done, int total) {
     slice_ctx *c = user;
-    siren_progress s = {done, total, cli_seconds() - c->t0, NAN, NAN, NULL};
+    siren_progress s = {done, total, cli_seconds() - c->t0, NAN, NAN, NULL, 0};
     return cli_progress_cb(&c->p, &s);
 }
 

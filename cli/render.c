@@ -363,7 +363,7 @@ static int render_video(const char *model, siren_net *net, const char *output,
             memcpy(all + f * per, img.data, per * sizeof *all);
         }
         siren_image_free(&img);
-        siren_progress p = {f + 1, frames, cli_seconds() - t0, NAN, NAN, NULL};
+        siren_progress p = {f + 1, frames, cli_seconds() - t0, NAN, NAN, NULL, 0};
         cli_progress_cb(&prog, &p);
         if (cli_interrupted) {
             cli_progress_close(&prog, 0);

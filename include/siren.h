@@ -349,6 +349,10 @@ typedef struct {
     /* Set (else NULL) on the call after the divergence guard rolled the
      * run back: one line saying what happened, for the user. */
     const char *warning;
+    /* Training loops: the learning rate the last step's update used (its
+     * schedule's, siren_lr_at, times the guard's halvings); after a
+     * rollback, the rate the next update will use. 0 elsewhere. */
+    double lr;
 } siren_progress;
 
 /* Return nonzero to stop training early (the result is kept). */
@@ -363,9 +367,28 @@ typedef int (*siren_progress_fn)(void *user, const siren_progress *p);
 typedef siren_status (*siren_reduce_fn)(void *user, float *grad, size_t n,
                                         double *loss_parts, int n_loss);
 
+/* Learning-rate schedules (siren_train_opts.lr_schedule, siren_lr_at). */
+typedef enum {
+    SIREN_LR_CONSTANT = 0, /* lr throughout (the default) */
+    SIREN_LR_COSINE,       /* half a cosine from lr down to lr_final */
+    SIREN_LR_EXP           /* geometric from lr down (or up) to lr_final */
+} siren_lr_schedule;
+
 typedef struct {
     int steps;            /* Adam steps (default 500) */
     float lr;             /* learning rate (default 1e-4) */
+    /* The rate of each step, a function of the step alone (so a resumed
+     * run uses the same rates as an uninterrupted one): with warmup > 0
+     * the first `warmup` steps rise linearly, step s (from 0) at
+     * lr (s + 1) / warmup; then, with p = (s - warmup) / (steps - warmup)
+     * going from 0 towards 1 over the remaining steps, constant: lr;
+     * cosine: lr_final + (lr - lr_final) (1 + cos(pi p)) / 2; exp:
+     * lr (lr_final / lr)^p. lr_final 0 means lr / 100; it is unused by
+     * the constant schedule. siren_lr_at gives the rate of a step. The
+     * divergence guard's halvings multiply whatever the schedule gives. */
+    siren_lr_schedule lr_schedule;
+    float lr_final;
+    int warmup;
     float beta1, beta2, eps; /* Adam (0.9, 0.999, 1e-8) */
     size_t batch;         /* points per step, 0 = all (full batch) */
     uint64_t seed;        /* initialisation and sampling */
@@ -429,6 +452,10 @@ typedef struct {
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);
+/* The scheduled learning rate of step `step` (0 .. opt->steps - 1) under
+ * opt's lr, lr_schedule, lr_final, warmup and steps, before any halving by
+ * the divergence guard. */
+float siren_lr_at(const siren_train_opts *opt, int step);
 
 typedef struct {
     int steps;            /* steps actually done */
@@ -731,6 +758,11 @@ typedef struct {
                                  fraction of the batch, at least 1. The
                                  loss's weights keep the groups' official
                                  shares whatever the count */
+    double k_ramp;            /* Helmholtz: a curriculum on the wavenumber,
+                                 which rises linearly from 0 to k over the
+                                 first k_ramp of the steps (0: k throughout,
+                                 as the official; the loss is the official
+                                 one from then on) */
 } siren_pde_opts;
 
 /* The official problems: k 20, source (0, 0), layer 0.5 / 5, c 1,

@@ -32,6 +32,8 @@ $S info "$T/m.safetensors" --json >"$T/info.json"
 check "info --json has the CLI.md keys" json_has "$T/info.json" arch in_features out_features hidden_features hidden_layers params metadata
 check "same seed and threads give the same model file" sh -c "$S fit image data/camera.png --size 32x32 --hidden 32 --layers 2 --steps 40 --lr 1e-3 --seed 1 --threads 2 -o '$T/m2.safetensors' --quiet && cmp -s '$T/m.safetensors' '$T/m2.safetensors'"
 
+check "fit and solve take --lr-schedule, --lr-final, --warmup" sh -c "$S fit image data/camera.png --size 16x16 --hidden 16 --layers 1 --steps 6 --lr-schedule cosine --lr-final 1e-6 --warmup 2 --threads 1 -o '$T/sch.safetensors' --quiet && $S solve wave --steps 3 --batch 64 --hidden 8 --layers 1 --res 9 --frames 2 --lr-schedule exp --warmup 1 --threads 1 -o '$T/schw' --quiet"
+
 # A colour image: three outputs, fitted, rendered and evaluated.
 $PY -c "
 import numpy as np; from PIL import Image
@@ -86,6 +88,9 @@ expect_fail "zero --size" 2 --size "$M" -- $FIT data/camera.png -o "$M" --size 0
 expect_fail "malformed --size" 2 --size "$M" -- $FIT data/camera.png -o "$M" --size big
 expect_fail "non-numeric --steps" 2 --steps "$M" -- $FIT data/camera.png -o "$M" --steps ten
 expect_fail "negative --lr" 2 --lr "$M" -- $FIT data/camera.png -o "$M" --lr -1
+expect_fail "unknown --lr-schedule" 2 --lr-schedule "$M" -- $FIT data/camera.png -o "$M" --lr-schedule linear
+expect_fail "zero --lr-final" 2 --lr-final "$M" -- $FIT data/camera.png -o "$M" --lr-schedule exp --lr-final 0
+expect_fail "negative --warmup" 2 --warmup "$M" -- $FIT data/camera.png -o "$M" --warmup -5
 expect_fail "--hidden out of range" 2 --hidden "$M" -- $FIT data/camera.png -o "$M" --hidden 0
 expect_fail "trailing junk in a number" 2 --seed "$M" -- $FIT data/camera.png -o "$M" --seed 12abc
 expect_fail "unknown option" 2 --frobnicate "$M" -- $FIT data/camera.png -o "$M" --frobnicate

@@ -340,12 +340,27 @@ static void short_solve(siren_pde_kind kind, double factor) {
     free(aux);
 }
 
+/* The wavenumber curriculum: 0 at the start, k from k_ramp of the steps
+ * on, linear in between; off by default. */
+static void test_k_ramp(void) {
+    siren_pde_opts po = siren_pde_opts_default();
+    CHECK(po.k_ramp == 0 && siren_pde_k_at(&po, 0, 100) == 20 &&
+              siren_pde_k_at(&po, 99, 100) == 20,
+          "no wavenumber curriculum by default: k = 20 from step 0");
+    po.k_ramp = 0.25;
+    CHECK(siren_pde_k_at(&po, 0, 1000) == 0 && fabs(siren_pde_k_at(&po, 125, 1000) - 10) < 1e-12 &&
+              siren_pde_k_at(&po, 250, 1000) == 20 && siren_pde_k_at(&po, 999, 1000) == 20,
+          "k_ramp 0.25 of 1000 steps: k 0 at step 0, 10 at 125, 20 from 250 on");
+}
+
 static int stop_at_10(void *user, const siren_progress *p) {
     (void)user;
     return p->step == 10;
 }
 
-static void test_resume(void) {
+/* sched: with a cosine schedule and warm-up, whose rates come from the
+ * step alone, the resume is bit for bit too. */
+static void test_resume(int sched) {
     char ck[] = "/tmp/siren_pde_ckXXXXXX";
     int fd = mkstemp(ck);
     if (fd >= 0) close(fd);
@@ -357,6 +372,11 @@ static void test_resume(void) {
     opt.steps = 20;
     opt.batch = 128;
     opt.threads = 1;
+    if (sched) {
+        opt.lr = 3e-4f;
+        opt.lr_schedule = SIREN_LR_COSINE;
+        opt.warmup = 4;
+    }
     siren_net *a, *b, *c;
     siren_pde_result r;
     siren_status s1 = siren_solve_wave(&po, &cfg, &opt, &a, &r);
@@ -371,8 +391,8 @@ static void test_resume(void) {
     CHECK(!s1 && !s2 && !s3 && stopped == 10 && r.steps == 20 &&
               !memcmp(siren_net_params(a), siren_net_params(c),
                       siren_net_param_count(a) * sizeof(float)),
-          "wave solve stopped at step 10 and resumed gives the uninterrupted model bit "
-          "for bit");
+          "wave solve%s stopped at step 10 and resumed gives the uninterrupted model "
+          "bit for bit", sched ? " (cosine schedule, warm-up 4)" : "");
     if (!s1) siren_net_free(a);
     if (!s2) siren_net_free(b);
     if (!s3) siren_net_free(c);
@@ -457,7 +477,9 @@ int main(void) {
     test_rel_l2();
     short_solve(SIREN_PDE_HELMHOLTZ, 5);
     short_solve(SIREN_PDE_WAVE, 5);
-    test_resume();
+    test_k_ramp();
+    test_resume(0);
+    test_resume(1);
     test_cli();
     TEST_DONE();
 }

@@ -37,7 +37,7 @@ class siren_config(Structure):
 class siren_progress(Structure):
     _fields_ = [("step", c_int), ("steps", c_int), ("seconds", c_double),
                 ("loss", c_double), ("psnr_db", c_double),
-                ("warning", c_char_p)]
+                ("warning", c_char_p), ("lr", c_double)]
 
 
 # int (*)(void *user, const siren_progress *p)
@@ -49,7 +49,9 @@ siren_reduce_fn = CFUNCTYPE(c_int, c_void_p, POINTER(c_float), c_size_t,
 
 
 class siren_train_opts(Structure):
-    _fields_ = [("steps", c_int), ("lr", c_float), ("beta1", c_float),
+    # lr_schedule is the C enum siren_lr_schedule: an int
+    _fields_ = [("steps", c_int), ("lr", c_float), ("lr_schedule", c_int),
+                ("lr_final", c_float), ("warmup", c_int), ("beta1", c_float),
                 ("beta2", c_float), ("eps", c_float), ("batch", c_size_t),
                 ("seed", c_uint64), ("threads", c_int),
                 ("target_psnr", c_double), ("progress", siren_progress_fn),

@@ -17,7 +17,8 @@ typedef struct {
     size_t batch;         /*   0 = full batch */
     uint64_t seed;
     int threads;
-    float lr;             /* the learning rate now (the guard halves it) */
+    float lr;             /* opt->lr times the guard's halvings: the factor
+                             lr / opt->lr multiplies the schedule's rate */
     double good_loss;     /* the guard's last accepted loss (NAN: none) */
     int retries;          /* the guard's rollbacks so far */
 } siren_train_state;

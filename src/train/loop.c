@@ -1,6 +1,6 @@
 /* What every training loop shares (loop.h): the state at the start of a
- * run, minibatch sampling, checkpoints when due, the median step time, and
- * the divergence guard. */
+ * run, minibatch sampling, checkpoints when due, the median step time, the
+ * learning-rate schedule and the divergence guard. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,44 @@
 #include "train/loop.h"
 #include "train/train.h"
 #include "util/error.h"
+
+/* ---------------------------------------------------------------- schedule */
+
+float siren_lr_at(const siren_train_opts *opt, int step) {
+    const double lr = opt->lr;
+    const int warm = opt->warmup > 0 ? opt->warmup : 0;
+    if (step < warm) return (float)(lr * (step + 1) / warm);
+    if (opt->lr_schedule == SIREN_LR_CONSTANT) return opt->lr; /* exactly lr */
+    const double fin = opt->lr_final > 0 ? opt->lr_final : 0.01 * lr;
+    const int span = opt->steps - warm;
+    double p = span > 0 ? (double)(step - warm) / span : 1;
+    if (p > 1) p = 1;
+    if (opt->lr_schedule == SIREN_LR_COSINE)
+        return (float)(fin + (lr - fin) * 0.5 * (1 + cos(3.14159265358979323846 * p)));
+    return (float)(lr * pow(fin / lr, p));
+}
+
+static siren_status check_schedule(const siren_train_opts *opt) {
+    if (opt->lr_schedule != SIREN_LR_CONSTANT && opt->lr_schedule != SIREN_LR_COSINE &&
+        opt->lr_schedule != SIREN_LR_EXP)
+        return siren_fail(SIREN_EINVAL, "unknown learning-rate schedule %d",
+                          (int)opt->lr_schedule);
+    if (!(opt->lr_final >= 0) || !isfinite(opt->lr_final))
+        return siren_fail(SIREN_EINVAL, "final learning rate %g: need >= 0 (0: lr / 100)",
+                          (double)opt->lr_final);
+    if (opt->warmup < 0)
+        return siren_fail(SIREN_EINVAL, "negative warm-up (%d steps)", opt->warmup);
+    return SIREN_OK;
+}
+
+/* The rate of the update at `step`: the schedule's times the guard's
+ * halvings, which ck->lr carries (it starts at opt->lr and only the guard
+ * changes it, by powers of 2, so the factor is exact and 1 until then). */
+static float loop_lr(const siren_train_opts *opt, const siren_train_state *ck, int step) {
+    return siren_lr_at(opt, step) * (ck->lr / opt->lr);
+}
+
+/* ------------------------------------------------------------------ misc */
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -94,6 +132,7 @@ siren_status siren_guard_init(siren_guard *g, const siren_net *net,
     g->n = net->n_params;
     g->jump = opt->jump_factor > 0 ? opt->jump_factor : 0;
     g->max_retries = opt->max_retries > 0 ? opt->max_retries : 0;
+    g->opt = opt;
     g->block = malloc(3 * g->n * sizeof *g->block);
     if (!g->block) return siren_fail(SIREN_ENOMEM, "out of memory for the guard");
     return SIREN_OK;
@@ -129,12 +168,13 @@ static siren_status rollback(siren_guard *g, siren_train_state *ck,
         return siren_fail(SIREN_EDIVERGED, "training diverged at step %d: %s; "
                           "gave up after %d rollbacks (the learning rate is now "
                           "%.3g); the model is the last good state, step %d",
-                          at, why, g->max_retries, ck->lr, g->step);
+                          at, why, g->max_retries, loop_lr(g->opt, ck, g->step),
+                          g->step);
     ck->lr *= 0.5f;
     snprintf(g->warning, sizeof g->warning,
              "step %d: %s; rolled back to step %d, learning rate halved to %.3g "
-             "(rollback %d of at most %d)", at, why, g->step, ck->lr,
-             ck->retries, g->max_retries);
+             "(rollback %d of at most %d)", at, why, g->step,
+             loop_lr(g->opt, ck, g->step), ck->retries, g->max_retries);
     return SIREN_OK;
 }
 
@@ -189,6 +229,7 @@ siren_status siren_loop_open(siren_loop *L, siren_net *net,
     L->opt = opt;
     L->threads = threads;
     L->log_cap = siren_loop_log_cap(opt);
+    if ((st = check_schedule(opt))) return st;
     if ((st = siren_adam_init(&L->adam, net->n_params))) return st;
     if (!(L->step_ms = malloc(L->log_cap * sizeof *L->step_ms)))
         return siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
@@ -222,11 +263,12 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
     if ((st = siren_guard_check_loss(&L->guard, &L->ck, L->net, &L->adam, loss,
                                      &L->step, &rolled)))
         return st;
+    float lr = loop_lr(opt, &L->ck, L->step);
     if (!rolled) {
-        siren_adam_step(&L->adam, L->net->params, grad, L->ck.lr, opt->beta1,
+        siren_adam_step(&L->adam, L->net->params, grad, lr, opt->beta1,
                         opt->beta2, opt->eps, L->threads);
         if (opt->l1 > 0 || opt->bound_hidden > 0)
-            siren_net_project_hidden(L->net, L->ck.lr * opt->l1, opt->bound_hidden);
+            siren_net_project_hidden(L->net, lr * opt->l1, opt->bound_hidden);
         if ((st = siren_guard_check_params(&L->guard, &L->ck, L->net, &L->adam,
                                            &L->step, &rolled)))
             return st;
@@ -235,8 +277,9 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
     if (!rolled && L->done_steps < L->log_cap)
         L->step_ms[L->done_steps++] = 1e3 * (siren_now() - L->ts);
     if (opt->progress) {
+        if (rolled) lr = loop_lr(opt, &L->ck, L->step); /* the next update's */
         siren_progress p = {L->step, opt->steps, siren_now() - L->t0, loss, psnr,
-                            rolled ? L->guard.warning : NULL};
+                            rolled ? L->guard.warning : NULL, lr};
         *stop = opt->progress(opt->user, &p);
         /* with shards, a stop is voted on in the next step's reduce: the
          * callbacks of different shards may not agree on the step */

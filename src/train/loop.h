@@ -34,12 +34,13 @@ double siren_loop_median_ms(double *ms, int n);
  * loop checks the loss of the current parameters before their update
  * (siren_guard_check_loss) and the parameters after it
  * (siren_guard_check_params). A bad step rolls net, Adam and *step back
- * to the last accepted state and halves ck->lr (the rate the loop must
- * use), with *rolled set and a line in g->warning for the progress
- * callback; past max_retries, SIREN_EDIVERGED with the good state
- * restored. The last good state is the one before the last accepted
- * update; after a resume it starts at the resumed state, so a rollback on
- * the first step after a resume goes back only that far. */
+ * to the last accepted state and halves ck->lr (a factor on the
+ * schedule's rate, siren_lr_at: the loop applies their product), with
+ * *rolled set and a line in g->warning for the progress callback; past
+ * max_retries, SIREN_EDIVERGED with the good state restored. The last good
+ * state is the one before the last accepted update; after a resume it
+ * starts at the resumed state, so a rollback on the first step after a
+ * resume goes back only that far. */
 typedef struct {
     size_t n;
     float *block;      /* params | adam.m | adam.v of the last good state */
@@ -47,6 +48,7 @@ typedef struct {
     int step, have;
     double jump;
     int max_retries;
+    const siren_train_opts *opt; /* for the schedule's rate in messages */
     char warning[256];
 } siren_guard;
 

@@ -100,6 +100,12 @@ double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po, double ro
     return g < SIREN_PDE_CUT ? 0 : g;
 }
 
+double siren_pde_k_at(const siren_pde_opts *po, int step, int steps) {
+    if (!(po->k_ramp > 0) || steps <= 0) return po->k;
+    const double f = step / (po->k_ramp * steps);
+    return f < 1 ? po->k * f : po->k;
+}
+
 /* --------------------------------------------------------------- sampling */
 
 size_t siren_pde_src_samples(siren_pde_kind kind, const siren_pde_opts *po, size_t n) {
@@ -381,6 +387,8 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
             return siren_fail(SIREN_EINVAL, "PML width %g: need 0..1", po->pml_width);
         if (!isfinite(po->pml_a0) || po->pml_a0 < 0)
             return siren_fail(SIREN_EINVAL, "PML strength a0 %g: need >= 0", po->pml_a0);
+        if (!(po->k_ramp >= 0 && po->k_ramp <= 1))
+            return siren_fail(SIREN_EINVAL, "wavenumber ramp %g: need 0..1", po->k_ramp);
     } else {
         if (!isfinite(po->c) || !(po->c > 0) || po->c > 1e4)
             return siren_fail(SIREN_EINVAL, "wave speed %g: need 0 < c <= 1e4", po->c);
@@ -461,8 +469,11 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
         goto fail;
     }
     if ((st = siren_loop_open(&L, net, opt, NULL, N, N, threads))) goto fail;
+    siren_pde_opts po_step = *po; /* the curriculum's wavenumber at a step */
+    P.po = &po_step;
     while (L.step < opt->steps) {
         siren_loop_tick(&L);
+        po_step.k = siren_pde_k_at(po, L.step, opt->steps);
         /* every shard draws the whole batch (the same RNG state on all) */
         siren_pde_sample(kind, po, &L.ck.rng, L.step, opt->steps, N, S, bx, baux);
         double parts[4];

@@ -53,6 +53,11 @@ double siren_wave_residual(const siren_pde_opts *po, const double d2u[3]);
 double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po,
                         double row, double col);
 
+/* The Helmholtz wavenumber the loss uses at `step` of `steps`: po->k, or
+ * with po->k_ramp > 0 the curriculum's, k step / (k_ramp steps) until
+ * that reaches k (a function of the step alone: checkpoints resume). */
+double siren_pde_k_at(const siren_pde_opts *po, int step, int steps);
+
 /* Points near the source per step for a batch of n (siren.h). */
 size_t siren_pde_src_samples(siren_pde_kind kind, const siren_pde_opts *po,
                              size_t n);
