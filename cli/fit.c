@@ -124,6 +124,9 @@ static const char *fit_help =
     "  --l1 A               after each step, shrink the hidden-to-hidden weights\n"
     "                       towards 0 by lr x A (the proximal step of A sum|W|)\n"
     "  --bound-hidden C     after each step, clip them to [-C, C] (TUNER's bound)\n"
+    "  --l1-units A         after each step, shrink each hidden unit's outgoing\n"
+    "                       weights as a group by lr x A (group lasso: unneeded\n"
+    "                       units reach 0 whole, for siren prune)\n"
     "  --steps N            Adam steps (500)\n"
     "  --lr X               learning rate (1e-4)\n"
     "  --lr-schedule S      const, cosine (half a cosine from --lr down to\n"
@@ -499,6 +502,8 @@ int cli_fit(int argc, char **argv) {
         else if (cli_flag(a, "--freeze-first")) cfg.freeze_first = 1;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--l1")))
             opt.l1 = (float)cli_double(cmd, "--l1", v, 0, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--l1-units")))
+            opt.l1_units = (float)cli_double(cmd, "--l1-units", v, 0, 1e6);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--bound-hidden")))
             opt.bound_hidden = (float)cli_double(cmd, "--bound-hidden", v, 1e-9, 1e6);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {

@@ -422,8 +422,15 @@ typedef struct {
      * hold up reach exactly 0; the reported loss leaves the penalty out);
      * bound_hidden > 0 then clips each to [-bound_hidden, bound_hidden]
      * (TUNER's bound, which keeps the amplitudes of the frequencies the
-     * hidden layers generate decaying). 0: off (the default). */
-    float l1, bound_hidden;
+     * hidden layers generate decaying). 0: off (the default).
+     * l1_units > 0: group sparsity on units, for pruning (siren_net_prune
+     * ranks a hidden unit by its outgoing weights' norm): after every step
+     * each hidden unit's outgoing column (in every layer that reads a
+     * hidden layer, the last one included) is scaled by
+     * max(0, 1 - lr * l1_units / ||column||), the proximal step of
+     * l1_units * sum over units of ||column||_2, so units the loss does not
+     * need reach exactly 0 as a whole and pruning them changes nothing. */
+    float l1, bound_hidden, l1_units;
     /* Data parallelism, for one signal spread over several processes (or
      * machines) without the library knowing how they talk: shard_count
      * processes run the same fit on the same signal with the same options

@@ -1,13 +1,109 @@
 /* Pruning (siren_net_prune): the pruned network keeps exactly the units
  * with the largest outgoing-weight norms (recomputed here), has the
  * parameter count of its width, and computes what the original computes
- * with the other units' outgoing weights zeroed. */
+ * with the other units' outgoing weights zeroed. The group shrink of
+ * units (siren_train_opts l1_units) against its formula computed here in
+ * double, and a fit with it killing whole units, which pruning then
+ * removes without changing the output. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/net.h"
 #include "siren.h"
 #include "testhelp.h"
+
+static void test_shrink_units(void) {
+    siren_config c = siren_config_default(2, 3);
+    c.hidden_features = 24;
+    c.hidden_layers = 2;
+    siren_net *net;
+    siren_net_create(&c, 4, &net);
+    float *P = siren_net_params(net);
+    const size_t np = siren_net_param_count(net);
+    float *before = malloc(np * sizeof *before);
+    memcpy(before, P, np * sizeof *before);
+    /* linear layers 2->24, 24->24 x2, 24->3; a shrink that kills some
+     * columns (norms of a SIREN init's 24-row columns: about 0.03) */
+    const int dims[5] = {2, 24, 24, 24, 3};
+    const float s = 0.028f;
+    siren_net_shrink_units(net, s);
+    size_t off = 0;
+    double worst = 0;
+    int dead = 0, first_same = 1;
+    for (int l = 0; l < 4; l++) {
+        const int in = dims[l], out = dims[l + 1];
+        if (l == 0) first_same = !memcmp(P, before, (size_t)(in * out + out) * sizeof(float));
+        else
+            for (int j = 0; j < in; j++) {
+                double n2 = 0;
+                for (int i = 0; i < out; i++) n2 += (double)before[off + i * in + j] * before[off + i * in + j];
+                const double k = sqrt(n2) > s ? 1 - s / sqrt(n2) : 0;
+                dead += k == 0;
+                for (int i = 0; i < out; i++)
+                    worst = fmax(worst, fabs(P[off + i * in + j] - k * before[off + i * in + j]));
+            }
+        /* biases untouched */
+        for (int i = 0; i < out; i++)
+            worst = fmax(worst, fabs(P[off + in * out + i] - before[off + in * out + i]));
+        off += (size_t)in * out + out;
+    }
+    CHECK(first_same && worst < 1e-8 && dead > 0 && dead < 72,
+          "shrink_units: every hidden unit's outgoing column scaled by max(0, 1 - s/||col||) "
+          "(largest difference %.2g, %d of 72 columns to 0), the first layer and biases untouched",
+          worst, dead);
+    free(before);
+    siren_net_free(net);
+
+    /* a fit with l1_units: whole units die, and pruning them away leaves
+     * the output exactly as it was */
+    enum { S = 16 };
+    siren_image im = {S, S, 1, malloc(sizeof(float) * S * S)};
+    for (int i = 0; i < S * S; i++) im.data[i] = (float)((i * 5) % 13) / 12.0f;
+    c = siren_config_default(2, 1);
+    c.hidden_features = 32;
+    siren_train_opts o = siren_train_opts_default();
+    o.steps = 40;
+    o.threads = 1;
+    o.lr = 1e-3f;
+    o.l1_units = 2;
+    siren_fit_result res;
+    siren_status st = siren_fit_image(&im, &c, &o, &net, &res);
+    free(im.data);
+    CHECK(!st, "fit with l1_units: %s", st ? siren_last_error() : "ok");
+    if (st) return;
+    /* the fewest dead units of any hidden layer: prune to keep the rest */
+    P = siren_net_params(net);
+    const int L = 5, dd[6] = {2, 32, 32, 32, 32, 1};
+    int least = 32;
+    off = (size_t)2 * 32 + 32;
+    for (int l = 1; l < L; l++) {
+        int d = 0;
+        for (int j = 0; j < dd[l]; j++) {
+            int zero = 1;
+            for (int i = 0; i < dd[l + 1]; i++) zero &= P[off + (size_t)i * dd[l] + j] == 0.0f;
+            d += zero;
+        }
+        if (d < least) least = d;
+        off += (size_t)dd[l] * dd[l + 1] + dd[l + 1];
+    }
+    siren_net *small = NULL;
+    if (least > 0) st = siren_net_prune(net, 32 - least, &small);
+    double w = INFINITY;
+    if (least > 0 && !st) {
+        enum { N = 50 };
+        float x[2 * N], ya[N], yb[N];
+        for (int i = 0; i < 2 * N; i++) x[i] = (float)sin(2.1 * i + 0.3);
+        siren_net_eval(net, x, N, ya, 1);
+        siren_net_eval(small, x, N, yb, 1);
+        w = 0;
+        for (int i = 0; i < N; i++) w = fmax(w, fabs(ya[i] - yb[i]));
+        siren_net_free(small);
+    }
+    CHECK(least > 0 && w <= 1e-6, "l1_units 2, 40 steps: at least %d dead units in every "
+          "hidden layer; pruning them changes the output by %.2g", least, w);
+    siren_net_free(net);
+}
 
 int main(void) {
     siren_config c = siren_config_default(2, 3);
@@ -94,5 +190,6 @@ int main(void) {
     siren_net_free(zero);
     siren_net_free(small);
     siren_net_free(net);
+    test_shrink_units();
     TEST_DONE();
 }

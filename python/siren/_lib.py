@@ -58,7 +58,7 @@ class siren_train_opts(Structure):
                 ("user", c_void_p), ("checkpoint", c_char_p),
                 ("checkpoint_every", c_int), ("resume", c_char_p),
                 ("jump_factor", c_double), ("max_retries", c_int),
-                ("l1", c_float), ("bound_hidden", c_float),
+                ("l1", c_float), ("bound_hidden", c_float), ("l1_units", c_float),
                 ("shard_rank", c_int), ("shard_count", c_int),
                 ("reduce", siren_reduce_fn), ("reduce_user", c_void_p)]
 

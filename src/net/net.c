@@ -347,6 +347,21 @@ void siren_net_project_hidden(siren_net *net, float shrink, float bound) {
     }
 }
 
+void siren_net_shrink_units(siren_net *net, float shrink) {
+    const int l0 = net->cfg.encoding != SIREN_ENC_NONE;
+    for (int l = l0 + 1; l < net->n_linear; l++) {
+        float *W = net->params + net->w_off[l];
+        const int in = net->dims[l], out = net->dims[l + 1];
+        for (int j = 0; j < in; j++) {
+            double s = 0;
+            for (int i = 0; i < out; i++) s += (double)W[(size_t)i * in + j] * W[(size_t)i * in + j];
+            const double norm = sqrt(s);
+            const float scale = norm > shrink ? (float)(1 - shrink / norm) : 0.0f;
+            for (int i = 0; i < out; i++) W[(size_t)i * in + j] *= scale;
+        }
+    }
+}
+
 void siren_net_zero_frozen(const siren_net *net, float *grad) {
     size_t n = siren_net_frozen_params(net);
     if (n) memset(grad, 0, n * sizeof *grad);

@@ -47,6 +47,10 @@ size_t siren_net_frozen_params(const siren_net *net);
  * moved towards 0 by `shrink` (stopping at 0), then, with bound > 0,
  * clipped to [-bound, bound]. */
 void siren_net_project_hidden(siren_net *net, float shrink, float bound);
+/* Group shrink of hidden units (siren_train_opts l1_units): every column
+ * of every linear layer after the first MLP layer (the outgoing weights
+ * of one hidden unit) scaled by max(0, 1 - shrink / its L2 norm). */
+void siren_net_shrink_units(siren_net *net, float shrink);
 void siren_net_zero_frozen(const siren_net *net, float *grad);
 
 /* Checks a configuration; fills the message on failure. */

@@ -269,6 +269,7 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
                         opt->beta2, opt->eps, L->threads);
         if (opt->l1 > 0 || opt->bound_hidden > 0)
             siren_net_project_hidden(L->net, lr * opt->l1, opt->bound_hidden);
+        if (opt->l1_units > 0) siren_net_shrink_units(L->net, lr * opt->l1_units);
         if ((st = siren_guard_check_params(&L->guard, &L->ck, L->net, &L->adam,
                                            &L->step, &rolled)))
             return st;

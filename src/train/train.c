@@ -36,6 +36,7 @@ siren_train_opts siren_train_opts_default(void) {
     o.max_retries = 5;
     o.l1 = 0;
     o.bound_hidden = 0;
+    o.l1_units = 0;
     return o;
 }
 
