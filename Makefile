@@ -75,7 +75,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c tests/testhelp.h $(BUILD)/libsiren.a
+$(BUILD)/tests/%: tests/%.c tests/testhelp.h tests/netref.h $(BUILD)/libsiren.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsiren.a $(LDLIBS)
 

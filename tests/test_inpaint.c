@@ -26,32 +26,13 @@
 
 #include "net/jet.h"
 #include "net/net.h"
+#include "netref.h"
 #include "testhelp.h"
 #include "train/train.h"
 
-#define EPS32 5.96e-8
 #define MAXW 32
 #define MAXD 3
 #define MAXM 3
-
-static double tol_order(const siren_net *net, int k) {
-    return ldexp(1.0, 4 + 3 * k) * EPS32 * (net->cfg.hidden_layers + 3) *
-           sqrt((double)net->cfg.hidden_features);
-}
-
-static void ref_act(siren_activation a, double om, double z, double *f, double *f1,
-                    double *f2) {
-    if (a == SIREN_ACT_TANH) {
-        const double t = tanh(z);
-        *f = t;
-        *f1 = 1 - t * t;
-        *f2 = -2 * t * (1 - t * t);
-    } else {
-        *f = sin(om * z);
-        *f1 = om * cos(om * z);
-        *f2 = -om * om * sin(om * z);
-    }
-}
 
 /* Forward-mode jet of one point in double with the whole Hessian:
  * y[o], J[o][j], H[o][j][k], by the chain rule (h'' = f' z'' + f'' z' z'ᵀ). */
@@ -105,17 +86,6 @@ static void ref_hess(const siren_net *net, const double *p, const double *x,
             for (int k = 0; k < d; k++) H[o][j][k] = hh[o][j][k];
         }
     }
-}
-
-static double *params_double(const siren_net *net) {
-    double *p = malloc(net->n_params * sizeof *p);
-    for (size_t k = 0; k < net->n_params; k++) p[k] = net->params[k];
-    return p;
-}
-
-static void make_points(float *x, int n, int d, unsigned seed) {
-    for (int i = 0; i < n * d; i++)
-        x[i] = (float)(0.95 * sin(12.9898 * (i + 1) + 78.233 * seed));
 }
 
 static siren_net *random_net(int d, int m, int width, int layers, float om0, float om,

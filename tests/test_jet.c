@@ -26,37 +26,8 @@
 #include "kernels/kernels.h"
 #include "net/jet.h"
 #include "net/net.h"
+#include "netref.h"
 #include "testhelp.h"
-
-#define EPS32 5.96e-8
-
-static double tol_order(const siren_net *net, int k) {
-    return ldexp(1.0, 4 + 3 * k) * EPS32 * (net->cfg.hidden_layers + 3) *
-           sqrt((double)net->cfg.hidden_features);
-}
-
-/* f, f', f'' of the activation in double, from the definitions. */
-static void ref_act(siren_activation a, double om, double z, double *f,
-                    double *f1, double *f2) {
-    switch (a) {
-    case SIREN_ACT_SINE:
-        *f = sin(om * z);
-        *f1 = om * cos(om * z);
-        *f2 = -om * om * sin(om * z);
-        break;
-    case SIREN_ACT_TANH: {
-        double t = tanh(z);
-        *f = t;
-        *f1 = 1 - t * t;
-        *f2 = -2 * t * (1 - t * t);
-        break;
-    }
-    default:
-        *f = z > 0 ? z : 0;
-        *f1 = z > 0;
-        *f2 = 0;
-    }
-}
 
 #define MAXW 64
 #define MAXD 6
@@ -118,17 +89,6 @@ static void ref_jet(const siren_net *net, const double *p, const double *x,
             if (H) H[o * d + j] = hh[o][j];
         }
     }
-}
-
-static double *params_double(const siren_net *net) {
-    double *p = malloc(net->n_params * sizeof *p);
-    for (size_t k = 0; k < net->n_params; k++) p[k] = net->params[k];
-    return p;
-}
-
-static void make_points(float *x, int n, int d, unsigned seed) {
-    for (int i = 0; i < n * d; i++)
-        x[i] = (float)(0.95 * sin(12.9898 * (i + 1) + 78.233 * seed));
 }
 
 static siren_net *random_net(int d, int m, int width, int layers, float om0,
