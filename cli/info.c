@@ -2,7 +2,6 @@
  * a prior's (siren prior train). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 
@@ -79,11 +78,12 @@ int cli_info(int argc, char **argv) {
     if (!model) cli_usage_error(cmd, "missing MODEL");
     siren_net *net;
     if (siren_net_load(model, &net)) {
-        /* not a model: a prior? (else the model loader's message) */
+        /* not a model: a prior? (else the model loader's message, which
+         * the prior loader's attempt would overwrite) */
         char why[512];
         snprintf(why, sizeof why, "%s", siren_last_error());
         siren_prior *pr;
-        if (strstr(why, "siren-prior") && siren_prior_load(model, &pr) == SIREN_OK) {
+        if (siren_prior_load(model, &pr) == SIREN_OK) {
             prior_info(model, pr, json);
             siren_prior_free(pr);
             return 0;
