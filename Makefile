@@ -20,7 +20,7 @@ LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm
 
 # ISA-specific kernels are compiled for their ISA and only called after a
 # run-time CPU check (src/kernels/dispatch.c).
-AVX512  := -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma
+AVX512  := -mavx512f -mavx512dq -mavx512bw -mavx512vl -mavx512bf16 -mfma
 AVX2    := -mavx2 -mfma
 
 # MPI for the CLI only (libsiren never depends on it): with Open MPI found

@@ -64,6 +64,10 @@ extern size_t cli_max_pixels;
  * exit 2. */
 int cli_lr_schedule_opt(const char *cmd, int argc, char **argv, int *i,
                         siren_train_opts *opt);
+/* --precision fp32|bf16 (siren_train_opts.precision), the same way; bf16
+ * on a CPU without AVX512_BF16 is a usage error naming the CPU's lack. */
+int cli_precision_opt(const char *cmd, int argc, char **argv, int *i,
+                      siren_train_opts *opt);
 
 /* Does path end in ext (case-insensitive, ext with the dot)? */
 int cli_has_ext(const char *path, const char *ext);

@@ -134,6 +134,19 @@ int cli_lr_schedule_opt(const char *cmd, int argc, char **argv, int *i,
     return 1;
 }
 
+int cli_precision_opt(const char *cmd, int argc, char **argv, int *i,
+                      siren_train_opts *opt) {
+    const char *v = cli_opt(cmd, argc, argv, i, "--precision");
+    if (!v) return 0;
+    if (!strcmp(v, "fp32")) opt->precision = SIREN_PRECISION_FP32;
+    else if (!strcmp(v, "bf16")) opt->precision = SIREN_PRECISION_BF16;
+    else cli_usage_error(cmd, "--precision: '%s' is not fp32 or bf16", v);
+    if (!siren_precision_supported(opt->precision))
+        cli_usage_error(cmd, "--precision bf16: this CPU lacks AVX512_BF16 "
+                             "(use fp32)");
+    return 1;
+}
+
 int cli_has_ext(const char *path, const char *ext) {
     size_t n = strlen(path), e = strlen(ext);
     return n >= e && strcasecmp(path + n - e, ext) == 0;

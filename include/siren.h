@@ -374,6 +374,14 @@ typedef enum {
     SIREN_LR_EXP           /* geometric from lr down (or up) to lr_final */
 } siren_lr_schedule;
 
+/* Arithmetic of training's matrix products (siren_train_opts.precision). */
+typedef enum {
+    SIREN_PRECISION_FP32 = 0,
+    SIREN_PRECISION_BF16 = 1
+} siren_precision;
+/* Nonzero when this CPU runs `p` (fp32 always; bf16 with AVX512_BF16). */
+int siren_precision_supported(siren_precision p);
+
 typedef struct {
     int steps;            /* Adam steps (default 500) */
     float lr;             /* learning rate (default 1e-4) */
@@ -393,6 +401,14 @@ typedef struct {
     size_t batch;         /* points per step, 0 = all (full batch) */
     uint64_t seed;        /* initialisation and sampling */
     int threads;          /* <= 0: all cores */
+    /* Arithmetic of the big matrix products during the steps:
+     * SIREN_PRECISION_FP32 (the default) or SIREN_PRECISION_BF16, their
+     * operands rounded to bf16 (8 significant bits) and the products
+     * summed in fp32, at twice the FMA rate, on CPUs with AVX512_BF16 (a
+     * fit asking for it elsewhere fails with SIREN_EINVAL). Parameters,
+     * Adam, activations and the final metric stay fp32. Process-wide while
+     * the fit runs: the GEMM kernels are shared by every thread. */
+    siren_precision precision;
     double target_psnr;   /* stop once the task's PSNR reaches it; 0 = off */
     siren_progress_fn progress; /* called after every step, may be NULL */
     void *user;

@@ -2,7 +2,13 @@
  * accumulation): every shape, edge tiles included, beta 0 and 1, 1 and 2
  * threads; bit-identical repeats; beta = 0 ignoring NaN in C; the dispatch
  * honouring the ISA selection and the CBLAS switch. Tolerance: max |c -
- * ref| / max |ref| <= 1e-5 sqrt(K), float rounding over a sum of K. */
+ * ref| / max |ref| <= 1e-5 sqrt(K), float rounding over a sum of K.
+ * The bf16 path (on a CPU with AVX512_BF16) against the same loops on
+ * bf16-rounded operands, same tolerance (products of two bf16 are exact
+ * in fp32, so only the sums differ), and against the fp32 reference
+ * within bf16's rounding (2^-8 relative per operand); the rounding
+ * itself against its definition. */
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -56,6 +62,10 @@ typedef struct {
  * 1 and 2, each run twice: err[i] gets path i's worst rel err, same[i]
  * whether its repeats were bit-identical. op(A) (M,K): A holds M*K floats
  * either way, op(B) (K,N) K*N floats. */
+typedef void (*ref_fn)(siren_gemm_op, int, int, int, const float *,
+                       const float *, float, float *);
+static ref_fn reference = siren_gemm_plain;
+
 static void run_paths(const path *p, int np, siren_gemm_op op, shape s,
                       float beta, double *err, int *same) {
     const int M = s.M, N = s.N, K = s.K;
@@ -64,7 +74,7 @@ static void run_paths(const path *p, int np, siren_gemm_op op, shape s,
     float *C0 = rand_buf(mn), *ref = malloc(mn * 4), *c = malloc(mn * 4),
           *again = malloc(mn * 4);
     memcpy(ref, C0, mn * 4);
-    siren_gemm_plain(op, M, N, K, A, B, beta, ref);
+    reference(op, M, N, K, A, B, beta, ref);
     for (int i = 0; i < np; i++) {
         err[i] = 0, same[i] = 1;
         for (int T = 1; T <= 2; T++) {
@@ -104,9 +114,11 @@ static void check_paths(const path *p, int np, siren_gemm_op op, shape s) {
 
 /* Every combination of M, N, K in {1, 5, 17, 255, 257}: full and edge
  * tiles, a K below and above the unrolling, one line per op and beta. */
+static const int grid_big[] = {1, 5, 17, 255, 257};
+static const int *grid = grid_big;
 static void check_edge_grid(path p, siren_gemm_op op) {
-    static const int sz[] = {1, 5, 17, 255, 257};
-    enum { NS = sizeof sz / sizeof *sz };
+    const int *sz = grid;
+    enum { NS = sizeof grid_big / sizeof *grid_big }; /* both grids' size */
     for (int beta = 0; beta <= 1; beta++) {
         int bad = 0, same = 1;
         double worst = 0;
@@ -122,10 +134,11 @@ static void check_edge_grid(path p, siren_gemm_op op) {
                     if (!(e / tol <= worst)) worst = e / tol, at = s;
                 }
         CHECK(bad == 0,
-              "%s %s, M,N,K each in {1,5,17,255,257}, beta=%d, threads 1,2: "
+              "%s %s, M,N,K each in {%d,%d,%d,%d,%d}, beta=%d, threads 1,2: "
               "%d of %d shapes off; worst rel err %.2f x tol (1e-5 sqrt(K)) "
               "at M=%d N=%d K=%d; repeats bit-identical %s",
-              p.name, op_name[op], beta, bad, NS * NS * NS, worst, at.M,
+              p.name, op_name[op], sz[0], sz[1], sz[2], sz[3], sz[4], beta,
+              bad, NS * NS * NS, worst, at.M,
               at.N, at.K, same ? "yes" : "NO");
     }
 }
@@ -146,7 +159,7 @@ static void check_nan_beta0(path p, siren_gemm_op op) {
     float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
     float *c = malloc((size_t)M * N * 4), *ref = malloc((size_t)M * N * 4);
     for (int i = 0; i < M * N; i++) c[i] = NAN;
-    siren_gemm_plain(op, M, N, K, A, B, 0.0f, ref);
+    reference(op, M, N, K, A, B, 0.0f, ref);
     p.fn(op, M, N, K, A, B, 0.0f, c, 2);
     double e = rel_err(c, ref, (size_t)M * N);
     CHECK(e <= 1e-5 * sqrt(K), "%s %s beta=0 over a C of NaN: rel err %.2e",
@@ -202,6 +215,82 @@ static void check_dispatch(siren_gemm_op op, gemm_fn fn, int M, int N, int K,
     free(A), free(B), free(ref), free(ours), free(blas), free(avx2);
 }
 
+/* siren_bf16_round against its definition: the nearest of the two bf16
+ * neighbours (the float truncated to 16 bits, and the next one up in
+ * magnitude), ties to the even one; specials kept. */
+static void check_bf16_round(void) {
+    int bad = 0;
+    unsigned st = 777u;
+    for (int i = 0; i < 200000; i++) {
+        st = st * 1664525u + 1013904223u;
+        uint32_t u = st;
+        if (i < 4) u = (uint32_t[]){0x3f808000u, 0x3f818000u, 0x7f7fffffu, 0x00008000u}[i];
+        float x;
+        memcpy(&x, &u, 4);
+        if (isnan(x) || isinf(x)) continue;
+        uint32_t lo_u = u & 0xffff0000u, hi_u = lo_u + 0x10000u;
+        float lo, hi, r = siren_bf16_round(x);
+        memcpy(&lo, &lo_u, 4), memcpy(&hi, &hi_u, 4);
+        /* past the largest bf16 the next one up is inf, at 2^128 */
+        double hv = (hi_u & 0x7fffffffu) == 0x7f800000u ? copysign(0x1p128, x) : hi;
+        double dl = fabs((double)x - lo), dh = fabs((double)x - hv);
+        float want = dl < dh ? lo : dh < dl ? hi : ((lo_u >> 16) & 1) ? hi : lo;
+        if (memcmp(&r, &want, 4) != 0 && bad++ < 3)
+            fprintf(stderr, "# round %08x: got %g want %g\n", u, r, want);
+    }
+    float nan_r = siren_bf16_round(NAN), inf_r = siren_bf16_round(-INFINITY);
+    CHECK(bad == 0 && isnan(nan_r) && isinf(inf_r) && inf_r < 0,
+          "siren_bf16_round: nearest bf16, ties to even, on 200000 floats "
+          "(%d wrong); NaN and -inf kept", bad);
+}
+
+/* The bf16 kernel: against the loops on rounded operands (tight), and
+ * against fp32 (loose: what the rounding costs, and that it is bf16's). */
+static void check_bf16(void) {
+    const path p = {"bf16", siren_gemm_bf16};
+    /* small sides (odd and even K, partial tiles) keep it quick; the
+     * shapes above have the long K and multiple blocks */
+    static const int grid_small[] = {1, 5, 17, 30, 33};
+    grid = grid_small;
+    reference = siren_gemm_plain_bf16;
+    for (int op = 0; op < 3; op++) {
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+            check_paths(&p, 1, (siren_gemm_op)op, shapes[i]);
+        check_edge_grid(p, (siren_gemm_op)op);
+        check_beta_half(p, (siren_gemm_op)op);
+        check_nan_beta0(p, (siren_gemm_op)op);
+    }
+    grid = grid_big;
+    reference = siren_gemm_plain;
+    for (int op = 0; op < 3; op++) {
+        shape s = {300, 256, 256};
+        if (op == SIREN_GEMM_ATB) s = (shape){256, 256, 3000};
+        double err;
+        run_path(p, (siren_gemm_op)op, s, 0.0f, &err);
+        /* each operand off by at most 2^-9 relative, random signs: the
+         * sum's error ~ 2^-8.5 |a||b| sqrt(K), against a sum ~ |a||b| sqrt(K) */
+        CHECK(err < 1e-2 && err > 1e-5,
+              "bf16 %s M=%d N=%d K=%d against the fp32 reference: rel err "
+              "%.2e, bf16's size (between 1e-5 and 1e-2)", op_name[op], s.M,
+              s.N, s.K, err);
+    }
+    /* the dispatch: bf16 precision sends our shapes to the bf16 kernel */
+    const int M = 2000, N = 256, K = 256;
+    float *A = rand_buf((size_t)M * K), *B = rand_buf((size_t)K * N);
+    float *c1 = malloc((size_t)M * N * 4), *c2 = malloc((size_t)M * N * 4);
+    siren_gemm_set_threads(2);
+    CHECK(siren_gemm_set_precision(SIREN_GEMM_BF16) == SIREN_GEMM_BF16,
+          "bf16 precision can be selected on this CPU");
+    siren_gemm_abt(M, N, K, A, B, 0.0f, c1);
+    siren_gemm_set_precision(SIREN_GEMM_FP32);
+    siren_gemm_bf16(SIREN_GEMM_ABT, M, N, K, A, B, 0.0f, c2, 2);
+    CHECK(memcmp(c1, c2, (size_t)M * N * 4) == 0 &&
+              siren_gemm_precision_current() == SIREN_GEMM_FP32,
+          "siren_gemm_abt with bf16 precision is the bf16 kernel, bit for "
+          "bit; fp32 again after");
+    free(A), free(B), free(c1), free(c2);
+}
+
 int main(void) {
     __builtin_cpu_init();
     int have = __builtin_cpu_supports("avx512f");
@@ -227,6 +316,13 @@ int main(void) {
             check_nan_beta0(avx2, (siren_gemm_op)op);
         }
     }
+    check_bf16_round();
+    if (siren_gemm_bf16_supported())
+        check_bf16();
+    else
+        CHECK(siren_gemm_set_precision(SIREN_GEMM_BF16) == SIREN_GEMM_FP32,
+              "bf16 GEMM path # SKIP no AVX512_BF16 on this CPU (and asking "
+              "for it leaves fp32)");
     check_dispatch(SIREN_GEMM_ABT, siren_gemm_abt, 2000, 256, 256, have, have2);
     check_dispatch(SIREN_GEMM_ATB, siren_gemm_atb, 256, 256, 2000, have, have2);
     check_dispatch(SIREN_GEMM_AB, siren_gemm_ab, 2000, 256, 256, have, have2);

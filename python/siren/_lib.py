@@ -53,7 +53,7 @@ class siren_train_opts(Structure):
     _fields_ = [("steps", c_int), ("lr", c_float), ("lr_schedule", c_int),
                 ("lr_final", c_float), ("warmup", c_int), ("beta1", c_float),
                 ("beta2", c_float), ("eps", c_float), ("batch", c_size_t),
-                ("seed", c_uint64), ("threads", c_int),
+                ("seed", c_uint64), ("threads", c_int), ("precision", c_int),
                 ("target_psnr", c_double), ("progress", siren_progress_fn),
                 ("user", c_void_p), ("checkpoint", c_char_p),
                 ("checkpoint_every", c_int), ("resume", c_char_p),

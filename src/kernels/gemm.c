@@ -1,7 +1,8 @@
 /* The three GEMM shapes the network uses, and the choice of path for each
  * call: our packed kernel of the selected ISA (siren_isa_select: AVX-512,
  * gemm_avx512.c, or AVX2, gemm_avx2.c; plain means CBLAS) when the shape
- * is big enough to pay for packing, else CBLAS. Named shapes keep src/net
+ * is big enough to pay for packing, else CBLAS; with bf16 precision on
+ * (siren_gemm_set_precision) the big shapes go to gemm_bf16_avx512.c. Named shapes keep src/net
  * reading as the math of DESIGN §3. */
 #include <cblas.h>
 #include <omp.h>
@@ -10,6 +11,7 @@
 
 static _Thread_local int gemm_threads; /* 0: not set, use OpenMP's default */
 static int force_blas;
+static siren_gemm_precision precision = SIREN_GEMM_FP32;
 static _Thread_local int blas_threads_set; /* what OpenBLAS was last told, 0: nothing */
 
 static void blas_threads(int n) {
@@ -27,6 +29,21 @@ int siren_gemm_threads(void) {
 }
 
 void siren_gemm_use_blas(int on) { force_blas = on; }
+
+int siren_gemm_bf16_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bf16");
+}
+
+siren_gemm_precision siren_gemm_set_precision(siren_gemm_precision p) {
+    precision = p == SIREN_GEMM_BF16 && siren_gemm_bf16_supported()
+                    ? SIREN_GEMM_BF16
+                    : SIREN_GEMM_FP32;
+    return precision;
+}
+
+siren_gemm_precision siren_gemm_precision_current(void) { return precision; }
 
 void siren_gemm_blas(siren_gemm_op op, int M, int N, int K, const float *A,
                      const float *B, float beta, float *C) {
@@ -65,7 +82,9 @@ static void gemm(siren_gemm_op op, int M, int N, int K, const float *A,
     siren_isa isa = force_blas ? SIREN_ISA_PLAIN : siren_isa_current();
     int ours = isa == SIREN_ISA_AVX512 || isa == SIREN_ISA_AVX2;
     if (ours && use_ours(M, N, K)) {
-        if (isa == SIREN_ISA_AVX512)
+        if (isa == SIREN_ISA_AVX512 && precision == SIREN_GEMM_BF16)
+            siren_gemm_bf16(op, M, N, K, A, B, beta, C, siren_gemm_threads());
+        else if (isa == SIREN_ISA_AVX512)
             siren_gemm_avx512(op, M, N, K, A, B, beta, C, siren_gemm_threads());
         else
             siren_gemm_avx2(op, M, N, K, A, B, beta, C, siren_gemm_threads());

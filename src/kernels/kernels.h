@@ -60,6 +60,35 @@ void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
 void siren_gemm_avx2(siren_gemm_op op, int M, int N, int K, const float *A,
                      const float *B, float beta, float *C, int threads);
 
+/* Mixed precision: op(A) and op(B) rounded to bf16 (nearest even) as
+ * they are packed, products summed in fp32 (AVX512_BF16's VDPBF16PS, twice
+ * the FMA rate), C fp32. Only call it on a CPU where
+ * siren_gemm_bf16_supported(). Packing buffers per calling thread, as
+ * siren_gemm_avx512's. */
+void siren_gemm_bf16(siren_gemm_op op, int M, int N, int K, const float *A,
+                     const float *B, float beta, float *C, int threads);
+/* Its reference: the plain loops on bf16-rounded operands, summed in
+ * double. */
+void siren_gemm_plain_bf16(siren_gemm_op op, int M, int N, int K,
+                           const float *A, const float *B, float beta,
+                           float *C);
+/* x rounded to the nearest bf16 (ties to even; NaN stays NaN), as a
+ * float. */
+float siren_bf16_round(float x);
+
+/* The arithmetic of the big GEMMs, process-wide like the ISA: fp32 (the
+ * default) or bf16 (siren_gemm_bf16 for the shapes our kernels take, when
+ * the ISA is AVX-512 and the CPU has AVX512_BF16; CBLAS's small shapes
+ * stay fp32). Returns the precision in use: fp32 when bf16 is asked on a
+ * CPU without it. */
+typedef enum {
+    SIREN_GEMM_FP32 = 0,
+    SIREN_GEMM_BF16 = 1
+} siren_gemm_precision;
+int siren_gemm_bf16_supported(void);
+siren_gemm_precision siren_gemm_set_precision(siren_gemm_precision p);
+siren_gemm_precision siren_gemm_precision_current(void);
+
 /* One row of a sine layer, n = layer width:
  *   zh[j] in: z = (W h)[j]   out: sin(omega (z + b[j]))
  *   d[j]  out: omega cos(omega (z + b[j]))   (skipped when d == NULL)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "train/loop.h"
 #include "train/train.h"
 #include "util/error.h"
@@ -220,6 +221,11 @@ siren_status siren_guard_check_params(siren_guard *g, siren_train_state *ck,
 
 /* ------------------------------------------------------------------- loop */
 
+int siren_precision_supported(siren_precision p) {
+    return p == SIREN_PRECISION_FP32 ||
+           (p == SIREN_PRECISION_BF16 && siren_gemm_bf16_supported());
+}
+
 siren_status siren_loop_open(siren_loop *L, siren_net *net,
                              const siren_train_opts *opt, size_t *perm, size_t n,
                              size_t batch, int threads) {
@@ -237,11 +243,28 @@ siren_status siren_loop_open(siren_loop *L, siren_net *net,
         (st = siren_guard_init(&L->guard, net, opt)))
         return st;
     L->step = L->ck.step;
+    if (opt->precision != SIREN_PRECISION_FP32) {
+        if (opt->precision != SIREN_PRECISION_BF16)
+            return siren_fail(SIREN_EINVAL, "unknown precision %d", (int)opt->precision);
+        if (!siren_precision_supported(SIREN_PRECISION_BF16))
+            return siren_fail(SIREN_EINVAL, "bf16 precision needs a CPU with "
+                                            "AVX512_BF16, and this one has none");
+        L->precision_before = (int)siren_gemm_precision_current();
+        L->precision_set = 1;
+        siren_gemm_set_precision(SIREN_GEMM_BF16);
+    }
     L->t0 = siren_now();
     return SIREN_OK;
 }
 
+void siren_loop_end(siren_loop *L) {
+    if (L->precision_set)
+        siren_gemm_set_precision((siren_gemm_precision)L->precision_before);
+    L->precision_set = 0;
+}
+
 void siren_loop_close(siren_loop *L) {
+    siren_loop_end(L);
     siren_adam_free(&L->adam);
     siren_guard_free(&L->guard);
     free(L->step_ms);

@@ -87,6 +87,7 @@ int siren_loop_log_cap(const siren_train_opts *opt);
  *         }
  *         if (stop) break;
  *     }
+ *     siren_loop_end(&L);          // fp32 again for the final metrics
  *     ... result from L.step, L.t0, siren_loop_median_ms(L.step_ms, L.done_steps)
  * done:
  *     siren_loop_close(&L);
@@ -104,13 +105,19 @@ typedef struct {
     double t0, ts;   /* the run's and this step's start */
     int stop_vote;   /* sharded: the progress callback asked to stop */
     int stop_agreed; /* sharded: some shard asked; stop before this update */
+    int precision_set; /* the GEMMs' precision was changed for the steps */
+    int precision_before;
 } siren_loop;
 
 /* Adam, the guard, the step-time log and the state at step 0 or from
- * opt->resume (siren_loop_begin's arguments). */
+ * opt->resume (siren_loop_begin's arguments); last, the GEMMs' precision
+ * for the steps (opt->precision). */
 siren_status siren_loop_open(siren_loop *L, siren_net *net,
                              const siren_train_opts *opt, size_t *perm, size_t n,
                              size_t batch, int threads);
+/* After the last step: the GEMMs' precision as before the run, so the
+ * final metrics are computed as any evaluation is. Close does it too. */
+void siren_loop_end(siren_loop *L);
 void siren_loop_close(siren_loop *L);
 /* The start of a step, for its time. */
 void siren_loop_tick(siren_loop *L);

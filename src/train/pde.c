@@ -489,6 +489,7 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
         }
         if (stop) break;
     }
+    siren_loop_end(&L); /* fp32 again for the final metrics */
     res->seconds = siren_now() - L.t0;
     res->steps = L.step;
     res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);

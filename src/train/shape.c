@@ -240,6 +240,7 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
         }
         if (stop) break;
     }
+    siren_loop_end(&L); /* fp32 again for the final metrics */
     res->seconds = siren_now() - L.t0;
     res->steps = L.step;
     res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
