@@ -294,6 +294,19 @@ e = raises(KeyError, siren.fit, small, steps=50, hidden=16, threads=1, progress=
 report(e is not None and calls == [1, 2, 3],
        "an exception in progress stops training and propagates")
 
+# ------------------------------------------------------------- precision
+if "avx512_bf16" in open("/proc/cpuinfo").read().split():
+    mb = siren.fit(small, steps=30, hidden=32, threads=1, precision="bf16")
+    mf = siren.fit(small, steps=30, hidden=32, threads=1)
+    report(abs(mb.result["psnr_db"] - mf.result["psnr_db"]) < 0.5 and
+           mb.result["loss"] != mf.result["loss"],
+           "fit(precision='bf16') trains with other arithmetic to fp32's PSNR "
+           "(%.2f vs %.2f dB)" % (mb.result["psnr_db"], mf.result["psnr_db"]))
+else:
+    print("ok - fit(precision='bf16') # SKIP no AVX512_BF16 on this CPU")
+report(raises(ValueError, siren.fit, small, steps=1, precision="fp16") is not None,
+       "fit(precision='fp16') is a ValueError")
+
 # ---------------------------------------------------------------- errors
 missing = os.path.join(T, "missing.png")
 e = raises(siren.SirenError, siren.fit, missing, steps=1)

@@ -356,9 +356,12 @@ def load(path):
 
 # ------------------------------------------------------------------ training
 
+PRECISIONS = {"fp32": 0, "bf16": 1}  # siren_precision
+
 def fit(image, task="image", steps=500, size=None, hidden=256, layers=3,
         omega0=30.0, lr=1e-4, seed=0, threads=0, progress=None, *,
-        omega0_hidden=30.0, batch=None, target_psnr=None, b=None, mask=None):
+        omega0_hidden=30.0, batch=None, target_psnr=None, b=None, mask=None,
+        precision="fp32"):
     """Fit a SIREN to an image and return the Model.
 
     image     a path (PNG, JPEG, BMP, PGM, PPM, read by the library) or an
@@ -371,6 +374,8 @@ def fit(image, task="image", steps=500, size=None, hidden=256, layers=3,
     hidden, layers, omega0, omega0_hidden, lr, steps, seed, threads, batch
               (None: full batch), target_psnr: as the CLI's options; the
               defaults are the official recipe; threads 0 = all cores
+    precision "fp32" or "bf16" (the big matrix products on bf16 operands,
+              fp32 sums; CPUs with AVX512_BF16): as `--precision`
     progress  called after every step with a Progress; returning True stops
               training (the model so far is kept). An exception raised in
               it stops training and propagates from fit().
@@ -385,7 +390,12 @@ def fit(image, task="image", steps=500, size=None, hidden=256, layers=3,
         raise ValueError("b= and mask= are for task='compose'")
     if target_psnr and task != "image":
         raise ValueError("target_psnr is for the image task only")
+    if precision not in PRECISIONS:
+        raise ValueError("precision %r: not fp32 or bf16" % (precision,))
+    if not _L.siren_precision_supported(PRECISIONS[precision]):
+        raise ValueError("precision %r: this CPU lacks AVX512_BF16" % (precision,))
     opt = _L.siren_train_opts_default()
+    opt.precision = PRECISIONS[precision]
     opt.steps = int(steps)
     opt.lr = float(lr)
     opt.seed = int(seed)

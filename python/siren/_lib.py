@@ -160,6 +160,7 @@ def _prototypes(lib):
     _proto(lib, "siren_net_eval_derivs", st, net, fp, c_size_t, fp, fp, fp,
            fp, c_int)
     _proto(lib, "siren_train_opts_default", siren_train_opts)
+    _proto(lib, "siren_precision_supported", c_int, c_int)
     for task in ("image", "grad", "lapl"):
         _proto(lib, "siren_fit_" + task, st, P(siren_image), P(siren_config),
                P(siren_train_opts), P(net), P(siren_fit_result))
