@@ -29,6 +29,17 @@ Prints one JSON line: "task", "steps", "ms_per_step" (median per-step wall
 time: forward, derivatives, loss, backward, optimizer step; the first
 --warmup steps excluded), "ms_per_step_mean", "loss", "psnr_db", ...
 
+Time to quality (image only): --target-psnr DB stops after the first step
+whose training PSNR reaches DB (--steps is then the cap), as `siren fit
+image --target-psnr DB` does. The training PSNR of step k is siren's:
+10*log10(4 / the step's full-batch loss), i.e. the MSE over all pixels of
+the model as it was before step k's update, which the step computes anyway
+(no separate evaluation, nothing to exclude from the clock on either side).
+For each mark of --psnr-marks (default 30,40) the JSON's "marks" gives the
+first such step and the seconds from the start of the first step to the
+end of that step (its update included; siren's --log "seconds" column
+measures the same), or null when not reached; "seconds" is the whole loop.
+
 PSNR = 10*log10(4 / mean((rec - img')^2)) over the whole image (range
 [-1, 1]), with the parameters after the last update:
   image  rec = Phi on the grid; "loss" is that MSE.
@@ -226,7 +237,16 @@ def main():
     ap.add_argument("--task", choices=("image", "grad", "lapl"), default="image",
                     help="image fit (default), or Poisson reconstruction from the "
                          "gradient (grad) or the Laplacian (lapl)")
+    ap.add_argument("--target-psnr", type=float, default=0.0,
+                    help="image: stop after the first step whose training PSNR "
+                         "(of the step's full-batch loss) reaches this (0: off)")
+    ap.add_argument("--psnr-marks", default="30,40",
+                    help="image: comma-separated PSNRs whose first step and time "
+                         "are reported in \"marks\"")
     a = ap.parse_args()
+    marks = [float(m) for m in a.psnr_marks.split(",") if m.strip()]
+    if a.target_psnr > 0 and a.task != "image":
+        ap.error("--target-psnr is for the image task only")
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -240,6 +260,9 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 
     times = []
+    reached = {m: None for m in marks}   # mark -> (step, seconds)
+    done = 0
+    t_start = time.perf_counter()
     for step in range(a.steps):
         t0 = time.perf_counter()
         if a.task == "image":
@@ -259,12 +282,24 @@ def main():
         loss.backward()
         opt.step()
         t1 = time.perf_counter()
+        done = step + 1
         if step >= a.warmup:
             times.append(t1 - t0)
+        if a.task == "image":
+            # siren's training PSNR: of this step's full-batch loss, the model
+            # before the update (the loss is computed by the step anyway)
+            lv = loss.item()
+            tp = 10.0 * math.log10(4.0 / lv) if lv > 0 else float("inf")
+            for m in marks:
+                if reached[m] is None and tp >= m:
+                    reached[m] = (done, t1 - t_start)
+            if a.target_psnr > 0 and tp >= a.target_psnr:
+                break
         if not a.json and ((step + 1) % 50 == 0 or a.task == "lapl" or step < 10):
             print(f"step {step + 1}: loss {loss.item():.6g} "
                   f"({(t1 - t0) * 1e3:.0f} ms)", file=sys.stderr)
 
+    seconds = time.perf_counter() - t_start
     with torch.no_grad():
         phi = model(coords)
         if a.task == "image":
@@ -272,14 +307,15 @@ def main():
             last_loss = mse
             psnr = 10.0 * math.log10(4.0 / mse) if mse > 0 else float("inf")
         else:
-            last_loss = loss.item() if a.steps > 0 else float("nan")
+            last_loss = loss.item() if done > 0 else float("nan")
             psnr = recon_psnr(phi.numpy(), img, a.task)
     if not times:  # fewer steps than warm-up: nothing timed
         times = [float("nan")]
     res = {
         "impl": "pytorch",
         "task": a.task,
-        "steps": a.steps,
+        "steps": done,
+        "seconds": seconds,
         "timed_steps": len(times) if not math.isnan(times[0]) else 0,
         "ms_per_step": statistics.median(times) * 1e3,
         "ms_per_step_mean": statistics.fmean(times) * 1e3,
@@ -290,6 +326,13 @@ def main():
         "torch_version": torch.__version__,
         "blas": blas_summary(),
     }
+    if a.task == "image":
+        res["marks"] = {f"{m:g}": (None if reached[m] is None else
+                                   {"step": reached[m][0], "seconds": reached[m][1]})
+                        for m in marks}
+        if a.target_psnr > 0:
+            res["target_psnr"] = a.target_psnr
+            res["step_cap"] = a.steps
     if a.task != "image":
         res["recon_scale"] = recon_scale(a.task, a.size)
     if not a.json:
