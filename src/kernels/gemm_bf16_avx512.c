@@ -11,11 +11,13 @@
  * zero half). One VDPBF16PS with row r's word of A broadcast and 16 words
  * of B adds a[r][2kp] b[2kp][j] + a[r][2kp+1] b[2kp+1][j] to lane j.
  *
- * Where a row of the operand runs along K (op(A) of abt and ab, op(B) of
- * abt) the pairs are neighbours in memory: convert, then transpose words.
- * Where it runs across K (op(A) of atb, op(B) of ab and atb) two rows of
- * memory are interleaved. Blocking and threading as the fp32 kernel's, in
- * a simpler form: every A micro-panel is packed (the conversion is needed
+ * Where a row of the operand runs along K the pairs are neighbours in
+ * memory: op(A) of abt and ab is converted row by row into a row layout
+ * the micro-kernel reads as the fp32 kernel reads A in place, op(B) of abt
+ * (the weights, small) converted and transposed into panels. Where it runs
+ * across K (op(A) of atb, op(B) of ab and atb) two rows of memory are
+ * interleaved, read as streams. Blocking and threading as the fp32
+ * kernel's, in a simpler form: every A micro-panel is converted (needed
  * anyway), threads split the row panels sharing one packed B block, or
  * for a long reduction the K range (each its own partial C, summed in a
  * fixed order). CPU checks are the caller's (gemm.c). */
