@@ -786,6 +786,14 @@ typedef struct {
                                  first k_ramp of the steps (0: k throughout,
                                  as the official; the loss is the official
                                  one from then on) */
+    double phase_eps;         /* Helmholtz: > 0: the network's outputs are
+                                 the envelope v of u = v exp(-i k rho),
+                                 rho = sqrt(|x - x0|^2 + phase_eps^2), the
+                                 outgoing wave's phase factored out (the
+                                 loss is still the residual of u; the
+                                 model records it, and the render
+                                 multiplies it back); 0: the outputs are
+                                 u, as the official */
 } siren_pde_opts;
 
 /* The official problems: k 20, source (0, 0), layer 0.5 / 5, c 1,

@@ -2,6 +2,8 @@
  * solutions (a plane wave solves Helmholtz without a source, a stretched
  * plane wave solves it inside the PML, a travelling Gaussian solves the
  * wave equation), with wrong solutions as controls that must fail; the
+ * Helmholtz phase factor (coefficients on the envelope's jets against
+ * central differences of v phi, the render multiplying phi back); the
  * collocation sampler; the loss's parameter gradient against central
  * differences on a tiny network; short solves that reduce the loss by a
  * stated factor; checkpoint and resume bit for bit; and the CLI end to end
@@ -16,6 +18,7 @@
 
 #include "net/net.h"
 #include "siren.h"
+#include "tasks/grid.h"
 #include "testhelp.h"
 #include "train/pde.h"
 #include "util/rng.h"
@@ -118,6 +121,72 @@ static void test_helmholtz_residual(void) {
     for (int j = 0; j < 5; j++) s += (coef[j][0] + I * coef[j][1]) * z[j];
     CHECK(cabs(s - helm_res(&p20, 0.8, -0.9, z, 0)) < 1e-9 * cabs(z[0]) * 400,
           "siren_helmholtz_coefs matches siren_helmholtz_residual");
+}
+
+/* The phase factor (siren.h phase_eps): with u = v phi, the residual's
+ * coefficients on v's jets applied to v give the residual of u, u's jets
+ * taken by central differences of v phi in double precision; phi is the
+ * outgoing exp(-i k rho). At points in the layer and out of it. */
+static cplx some_v(double r, double c) {
+    return (0.3 + 0.7 * I) * cexp(I * (1.3 * r - 2.1 * c)) + 0.2 * r * c;
+}
+
+static cplx phased_u(const siren_pde_opts *po, double r, double c) {
+    double ph[2];
+    siren_helmholtz_phase(po, r, c, ph);
+    return some_v(r, c) * (ph[0] + I * ph[1]);
+}
+
+/* The jets (f, f_r, f_c, f_rr, f_cc) of f by central differences. */
+static void fd_jets(const siren_pde_opts *po, int phased, double r, double c, cplx z[5]) {
+    const double h = 1e-3;
+    cplx f[3][3];
+    for (int i = -1; i <= 1; i++)
+        for (int j = -1; j <= 1; j++)
+            f[i + 1][j + 1] = phased ? phased_u(po, r + i * h, c + j * h)
+                                     : some_v(r + i * h, c + j * h);
+    z[0] = f[1][1];
+    z[1] = (f[2][1] - f[0][1]) / (2 * h);
+    z[2] = (f[1][2] - f[1][0]) / (2 * h);
+    z[3] = (f[2][1] - 2 * f[1][1] + f[0][1]) / (h * h);
+    z[4] = (f[1][2] - 2 * f[1][1] + f[1][0]) / (h * h);
+}
+
+static void test_helmholtz_phase(void) {
+    siren_pde_opts po = siren_pde_opts_default();
+    po.src_row = 0.1;
+    po.src_col = -0.2;
+    double ph[2];
+    siren_helmholtz_phase(&po, 0.5, 0.3, ph);
+    CHECK(ph[0] == 1 && ph[1] == 0, "no phase factor by default (phase_eps 0)");
+    po.phase_eps = 0.02;
+    siren_helmholtz_phase(&po, 0.4, 0.2, ph);
+    const double rho = sqrt(0.3 * 0.3 + 0.4 * 0.4 + 0.02 * 0.02);
+    CHECK(fabs(ph[0] - cos(20 * rho)) < 1e-15 && fabs(ph[1] + sin(20 * rho)) < 1e-15,
+          "phi = exp(-i k rho), rho = sqrt(|x - x0|^2 + eps^2)");
+    const double pts[5][2] = {{0.12, -0.19}, {0.3, 0.25}, {-0.45, 0.1}, {0.8, -0.9},
+                              {-0.7, 0.95}};
+    double worst = 0, ctrl = 0;
+    for (int q = 0; q < 5; q++) {
+        const double r = pts[q][0], c = pts[q][1];
+        double a[5][2], b[5][2];
+        siren_helmholtz_coefs(&po, r, c, a);
+        siren_helmholtz_phase_coefs(&po, r, c, b);
+        cplx zu[5], zv[5], ru = 0, rv = 0, rc = 0;
+        fd_jets(&po, 1, r, c, zu);
+        fd_jets(&po, 0, r, c, zv);
+        for (int j = 0; j < 5; j++) {
+            ru += (a[j][0] + I * a[j][1]) * zu[j];
+            rv += (b[j][0] + I * b[j][1]) * zv[j];
+            rc += (a[j][0] + I * a[j][1]) * zv[j]; /* v's jets, u's coefficients */
+        }
+        const double scale = 400 * cabs(zu[0]) + 1;
+        worst = fmax(worst, cabs(ru - rv) / scale);
+        ctrl = fmax(ctrl, cabs(ru - rc) / scale);
+    }
+    CHECK(worst < 1e-4, "the coefficients on v's jets give the residual of u = v phi, "
+                        "in and out of the layer (worst %.2e of k^2 |u|)", worst);
+    CHECK(ctrl > 0.1, "control: u's coefficients on v's jets do not (%.2f)", ctrl);
 }
 
 /* u(t, r, c) = G(d.x - c t), G a Gaussian: the travelling wave. */
@@ -232,7 +301,7 @@ static void test_sources_and_sampling(void) {
 
 /* The loss's gradient in a few parameters of each layer against central
  * differences of the loss. Returns the worst relative error. */
-static double grad_check(siren_pde_kind kind, int *checked) {
+static double grad_check(siren_pde_kind kind, double phase_eps, int *checked) {
     const int helm = kind == SIREN_PDE_HELMHOLTZ;
     siren_config cfg = siren_config_default(helm ? 2 : 3, helm ? 2 : 1);
     cfg.hidden_features = 12;
@@ -240,6 +309,7 @@ static double grad_check(siren_pde_kind kind, int *checked) {
     siren_net *net;
     if (siren_net_create(&cfg, 3, &net)) return INFINITY;
     siren_pde_opts po = siren_pde_opts_default();
+    po.phase_eps = phase_eps;
     enum { N = 40 };
     float x[N * 3], aux[N * 3];
     siren_rng rng;
@@ -290,10 +360,13 @@ static double grad_check(siren_pde_kind kind, int *checked) {
 
 static void test_gradients(void) {
     int n;
-    double e = grad_check(SIREN_PDE_HELMHOLTZ, &n);
+    double e = grad_check(SIREN_PDE_HELMHOLTZ, 0, &n);
     CHECK(e < 1e-2 && n >= 6, "Helmholtz loss gradient matches central differences in %d "
                     "of 8 parameters (worst relative error %.2e)", n, e);
-    e = grad_check(SIREN_PDE_WAVE, &n);
+    e = grad_check(SIREN_PDE_HELMHOLTZ, 0.1, &n);
+    CHECK(e < 1e-2 && n >= 6, "Helmholtz loss gradient with the phase factor (eps 0.1) matches "
+                    "central differences in %d of 8 parameters (worst %.2e)", n, e);
+    e = grad_check(SIREN_PDE_WAVE, 0, &n);
     CHECK(e < 1e-2 && n >= 6, "wave loss gradient (residual, u(0), u_t(0) terms) matches "
                     "central differences in %d of 8 parameters (worst %.2e)", n, e);
 }
@@ -338,6 +411,50 @@ static void short_solve(siren_pde_kind kind, double factor) {
     siren_net_free(net0);
     free(x);
     free(aux);
+}
+
+/* A Helmholtz model solved with the phase factor records it, and the
+ * render multiplies it back: render = eval times phi at every grid point;
+ * without it, render = eval. */
+static void test_phase_render(void) {
+    siren_pde_opts po = siren_pde_opts_default();
+    po.src_row = -0.25;
+    po.src_col = 0.5;
+    siren_config cfg = siren_config_default(2, 2);
+    cfg.hidden_features = 16;
+    cfg.hidden_layers = 1;
+    siren_train_opts opt = siren_train_opts_default();
+    opt.steps = 3;
+    opt.batch = 64;
+    opt.threads = 1;
+    enum { n = 9 };
+    float *grid = siren_image_grid(n, n), field[n * n * 2], raw[n * n * 2];
+    for (int k = 0; k < 2; k++) {
+        po.phase_eps = k ? 0.03 : 0;
+        siren_net *net;
+        siren_pde_result res;
+        siren_status st = siren_solve_helmholtz(&po, &cfg, &opt, &net, &res);
+        if (st) {
+            CHECK(0, "phase render: the solve failed: %s", siren_last_error());
+            continue;
+        }
+        siren_render_helmholtz(net, n, 1, field);
+        siren_net_eval(net, grid, n * n, raw, 1);
+        double worst = 0;
+        for (int p = 0; p < n * n; p++) {
+            double ph[2];
+            siren_helmholtz_phase(&po, grid[2 * p], grid[2 * p + 1], ph);
+            const cplx u = (raw[2 * p] + I * raw[2 * p + 1]) * (ph[0] + I * ph[1]);
+            worst = fmax(worst, cabs(u - (field[2 * p] + I * field[2 * p + 1])));
+        }
+        const char *m = siren_net_get_meta(net, "pde_phase_eps");
+        CHECK(worst < 1e-5 && (k ? m && fabs(atof(m) - 0.03) < 1e-12 : !m),
+              "%s: the render is the network times phi (worst %.1e), the model %s "
+              "pde_phase_eps", k ? "phase_eps 0.03" : "no phase factor", worst,
+              k ? "records" : "has no");
+        siren_net_free(net);
+    }
+    free(grid);
 }
 
 /* The wavenumber curriculum: 0 at the start, k from k_ramp of the steps
@@ -471,12 +588,14 @@ static void test_cli(void) {
 
 int main(void) {
     test_helmholtz_residual();
+    test_helmholtz_phase();
     test_wave_residual();
     test_sources_and_sampling();
     test_gradients();
     test_rel_l2();
     short_solve(SIREN_PDE_HELMHOLTZ, 5);
     short_solve(SIREN_PDE_WAVE, 5);
+    test_phase_render();
     test_k_ramp();
     test_resume(0);
     test_resume(1);

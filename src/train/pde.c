@@ -62,6 +62,55 @@ static void helm_coefs(const siren_pde_opts *po, double row, double col, cplx a[
     a[4] = B;
 }
 
+/* The outgoing phase phi = exp(-i k rho), rho = sqrt(|x - x0|^2 + eps^2),
+ * and its derivatives along row and col (first, second). */
+static cplx phase_fn(const siren_pde_opts *po, double k, double eps, double row, double col,
+                     cplx d1[2], cplx d2[2]) {
+    const double dr = row - po->src_row, dc = col - po->src_col;
+    const double rho = sqrt(dr * dr + dc * dc + eps * eps);
+    const cplx ph = cexp(-I * k * rho);
+    const double dd[2] = {dr, dc};
+    for (int j = 0; j < 2; j++) {
+        const double g = dd[j] / rho, gg = (1 - g * g) / rho; /* d rho, d2 rho */
+        d1[j] = -I * k * g * ph;
+        d2[j] = (-I * k * gg - k * k * g * g) * ph;
+    }
+    return ph;
+}
+
+/* The coefficients on the jets of v where u = v phi: u_c = sum over the
+ * product rule, so r = sum_c a_c u_c = sum_c b_c v_c. */
+static void phase_coefs(const siren_pde_opts *po, double k, double eps, double row,
+                        double col, const cplx a[5], cplx b[5]) {
+    cplx d1[2], d2[2];
+    const cplx ph = phase_fn(po, k, eps, row, col, d1, d2);
+    b[0] = a[0] * ph + a[1] * d1[0] + a[2] * d1[1] + a[3] * d2[0] + a[4] * d2[1];
+    b[1] = a[1] * ph + 2 * a[3] * d1[0];
+    b[2] = a[2] * ph + 2 * a[4] * d1[1];
+    b[3] = a[3] * ph;
+    b[4] = a[4] * ph;
+}
+
+void siren_helmholtz_phase_coefs(const siren_pde_opts *po, double row, double col,
+                                 double coef[5][2]) {
+    cplx a[5], b[5];
+    helm_coefs(po, row, col, a);
+    if (po->phase_eps > 0) phase_coefs(po, po->k, po->phase_eps, row, col, a, b);
+    else memcpy(b, a, sizeof a);
+    for (int j = 0; j < 5; j++) {
+        coef[j][0] = creal(b[j]);
+        coef[j][1] = cimag(b[j]);
+    }
+}
+
+void siren_helmholtz_phase(const siren_pde_opts *po, double row, double col,
+                           double phi[2]) {
+    cplx d1[2], d2[2];
+    const cplx ph = po->phase_eps > 0 ? phase_fn(po, po->k, po->phase_eps, row, col, d1, d2) : 1;
+    phi[0] = creal(ph);
+    phi[1] = cimag(ph);
+}
+
 void siren_helmholtz_coefs(const siren_pde_opts *po, double row, double col,
                            double coef[5][2]) {
     cplx a[5];
@@ -198,6 +247,7 @@ typedef struct {
 typedef struct {
     siren_pde_kind kind;
     const siren_pde_opts *po;
+    double phase_k; /* the k of the phase factor (not the curriculum's) */
     int T;
     size_t chunk;
     pde_worker w[PDE_MAX_THREADS];
@@ -220,6 +270,7 @@ static siren_status workers_create(pde_workers *P, const siren_net *net,
     memset(P, 0, sizeof *P);
     P->kind = kind;
     P->po = po;
+    P->phase_k = po->k;
     P->T = threads < PDE_MAX_THREADS ? threads : PDE_MAX_THREADS;
     P->chunk = cap < PDE_CHUNK ? (cap ? cap : 1) : PDE_CHUNK;
     const size_t m = (size_t)net->cfg.out_features;
@@ -261,6 +312,11 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
         for (size_t r = 0; r < n; r++) {
             cplx a[5], res = 0;
             helm_coefs(po, x[2 * r], x[2 * r + 1], a);
+            if (po->phase_eps > 0) { /* the jets are v's: u = v phi */
+                cplx b[5];
+                phase_coefs(po, P->phase_k, po->phase_eps, x[2 * r], x[2 * r + 1], a, b);
+                memcpy(a, b, sizeof b);
+            }
             for (int c = 0; c < 5; c++) {
                 const float *z = o + ((size_t)c * n + r) * 2;
                 res += a[c] * (z[0] + I * z[1]);
@@ -389,6 +445,9 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
             return siren_fail(SIREN_EINVAL, "PML strength a0 %g: need >= 0", po->pml_a0);
         if (!(po->k_ramp >= 0 && po->k_ramp <= 1))
             return siren_fail(SIREN_EINVAL, "wavenumber ramp %g: need 0..1", po->k_ramp);
+        if (!(po->phase_eps >= 0 && po->phase_eps <= 1))
+            return siren_fail(SIREN_EINVAL, "phase smoothing %g: need 0..1 (0: no phase "
+                              "factor)", po->phase_eps);
     } else {
         if (!isfinite(po->c) || !(po->c > 0) || po->c > 1e4)
             return siren_fail(SIREN_EINVAL, "wave speed %g: need 0 < c <= 1e4", po->c);
@@ -416,7 +475,13 @@ static siren_status set_meta(siren_net *net, siren_pde_kind kind, const siren_pd
     META("pde_source_row", po->src_row);
     META("pde_source_col", po->src_col);
     if (helm) {
-        if ((st = siren_net_set_meta(net, "outputs", "(Re u, Im u)"))) return st;
+        if ((st = siren_net_set_meta(net, "outputs",
+                                     po->phase_eps > 0
+                                         ? "(Re v, Im v), u = v exp(-i pde_k rho), rho = "
+                                           "sqrt(|x - source|^2 + pde_phase_eps^2)"
+                                         : "(Re u, Im u)")))
+            return st;
+        if (po->phase_eps > 0) META("pde_phase_eps", po->phase_eps);
         META("pde_k", po->k);
         META("pde_pml_width", po->pml_width);
         META("pde_pml_a0", po->pml_a0);
@@ -526,6 +591,21 @@ static siren_status check_grid(int n) {
     return SIREN_OK;
 }
 
+/* The phase factor a Helmholtz model records (set_meta): 1 and po's k,
+ * source and phase_eps set when it has one, else 0. */
+static int meta_phase(const siren_net *net, siren_pde_opts *po) {
+    const char *e = siren_net_get_meta(net, "pde_phase_eps"),
+               *k = siren_net_get_meta(net, "pde_k"),
+               *r = siren_net_get_meta(net, "pde_source_row"),
+               *c = siren_net_get_meta(net, "pde_source_col");
+    if (!e || !k || !r || !c || !(atof(e) > 0)) return 0;
+    po->phase_eps = atof(e);
+    po->k = atof(k);
+    po->src_row = atof(r);
+    po->src_col = atof(c);
+    return 1;
+}
+
 siren_status siren_render_helmholtz(const siren_net *net, int n, int threads,
                                     float *field) {
     siren_status st;
@@ -533,6 +613,15 @@ siren_status siren_render_helmholtz(const siren_net *net, int n, int threads,
     float *x = siren_image_grid(n, n);
     if (!x) return siren_fail(SIREN_ENOMEM, "out of memory for a %dx%d grid", n, n);
     st = siren_net_eval(net, x, (size_t)n * n, field, threads);
+    siren_pde_opts po = siren_pde_opts_default();
+    if (!st && meta_phase(net, &po))
+        for (size_t p = 0; p < (size_t)n * n; p++) {
+            cplx d1[2], d2[2];
+            const cplx u = (field[2 * p] + I * field[2 * p + 1]) *
+                           phase_fn(&po, po.k, po.phase_eps, x[2 * p], x[2 * p + 1], d1, d2);
+            field[2 * p] = (float)creal(u);
+            field[2 * p + 1] = (float)cimag(u);
+        }
     free(x);
     return st;
 }

@@ -39,6 +39,17 @@ typedef enum { SIREN_PDE_HELMHOLTZ = 0, SIREN_PDE_WAVE = 1 } siren_pde_kind;
  * i.e. the official a + b + c with the product rule written out. */
 void siren_helmholtz_coefs(const siren_pde_opts *po, double row, double col,
                            double coef[5][2]);
+/* With po->phase_eps > 0 the network's outputs are v, u = v phi with the
+ * outgoing phase phi = exp(-i k rho), rho = sqrt(|x - x0|^2 + eps^2)
+ * (siren.h): phi at (row, col) as (re, im), 1 when phase_eps is 0; and
+ * the residual's coefficients on the jets of v (product rule), as
+ * siren_helmholtz_coefs's on u's (the same when phase_eps is 0):
+ *     b = (a_u phi + a_r phi_r + a_c phi_c + a_rr phi_rr + a_cc phi_cc,
+ *          a_r phi + 2 a_rr phi_r, a_c phi + 2 a_cc phi_c, a_rr phi, a_cc phi). */
+void siren_helmholtz_phase(const siren_pde_opts *po, double row, double col,
+                           double phi[2]);
+void siren_helmholtz_phase_coefs(const siren_pde_opts *po, double row, double col,
+                                 double coef[5][2]);
 /* The residual from u (re, im), du[j] = du/dx_j and d2u[j] = d2u/dx_j^2
  * (each (re, im)) at x = (row, col), minus f = (1 + 1i) src. */
 void siren_helmholtz_residual(const siren_pde_opts *po, const double x[2],
