@@ -219,22 +219,8 @@ static void prefetch_a(siren_gemm_op op, const float *A, int M, int K, int i0,
 
 /* -------------------------------------------------------------- workspace */
 
-/* Packing buffers of the calling thread, grown when needed and touched
- * once, so a call does not allocate or page-fault in the steady state. */
-static _Thread_local float *ws_buf;
-static _Thread_local size_t ws_len;
-
-static float *workspace(size_t floats) {
-    if (floats <= ws_len) return ws_buf;
-    size_t bytes = (floats * sizeof(float) + 4095) & ~(size_t)4095;
-    float *p = aligned_alloc(4096, bytes);
-    if (!p) return NULL;
-    memset(p, 0, bytes);
-    free(ws_buf);
-    ws_buf = p;
-    ws_len = bytes / sizeof(float);
-    return p;
-}
+/* Packing buffers of the calling thread (siren_gemm_ws_get). */
+static _Thread_local siren_gemm_ws ws_tls;
 
 /* K blocks of at most kmax, as even as possible. */
 static int k_block(int K, int kmax) {
@@ -364,12 +350,7 @@ void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
                        const float *B, float beta, float *C, int threads) {
     if (M <= 0 || N <= 0) return;
     const size_t MN = (size_t)M * N;
-    if (K <= 0 || (beta != 0.0f && beta != 1.0f)) {
-        /* C = beta·C first, then the product is added (beta = 1). */
-        for (size_t i = 0; i < MN; i++) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
-        if (K <= 0) return;
-        beta = 1.0f;
-    }
+    if (siren_gemm_prescale(M, N, K, &beta, C)) return;
     const int T = threads > 0 ? threads : 1;
     const int add0 = beta != 0.0f;
     const gemm_args g = {op, M, N, K, A, B, C};
@@ -378,7 +359,8 @@ void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
      * Cs of threads 1.. when K is split. */
     const size_t per = (size_t)A_BLOCK + B_BLOCK;
     const int sk = split_k(M, N, K, T);
-    float *ws = workspace(per * T + (sk ? MN * (T - 1) : 0));
+    float *ws = siren_gemm_ws_get(
+        &ws_tls, (per * T + (sk ? MN * (T - 1) : 0)) * sizeof(float));
     if (!ws) { /* no memory for the buffers: let the BLAS library do it */
         siren_gemm_blas(op, M, N, K, A, B, beta, C);
         return;
@@ -407,10 +389,6 @@ void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
         else if (t > 0 || !add0)
             memset(Ct, 0, MN * sizeof(float));
 #pragma omp barrier
-        size_t r0 = (size_t)M * t / nt, r1 = (size_t)M * (t + 1) / nt;
-        for (int u = 1; u < nt; u++) {
-            const float *P = part + MN * (u - 1);
-            for (size_t i = r0 * N; i < r1 * N; i++) C[i] += P[i];
-        }
+        siren_gemm_add_partials(C, part, M, N, t, nt);
     }
 }

@@ -60,6 +60,25 @@ void siren_gemm_avx512(siren_gemm_op op, int M, int N, int K, const float *A,
 void siren_gemm_avx2(siren_gemm_op op, int M, int N, int K, const float *A,
                      const float *B, float beta, float *C, int threads);
 
+/* What the packed drivers share (gemm_driver.c). A packing buffer of one
+ * calling thread (each driver keeps a _Thread_local one): at least `bytes`,
+ * page-aligned, grown when needed and touched once, so a call does not
+ * allocate or page-fault in the steady state; NULL when out of memory. */
+typedef struct {
+    void *buf;
+    size_t bytes;
+} siren_gemm_ws;
+void *siren_gemm_ws_get(siren_gemm_ws *ws, size_t bytes);
+/* beta other than 0 and 1, or K <= 0: C = beta·C now and *beta = 1, so
+ * the product is then added. Returns 1 when K <= 0 (nothing to add). */
+int siren_gemm_prescale(int M, int N, int K, float *beta, float *C);
+/* The end of a K split: thread t of nt adds the partial products of
+ * threads 1..nt-1 (M x N floats each, one after the other at part) to its
+ * share of C's rows, in that order (so the result does not depend on
+ * timing). Call after a barrier. */
+void siren_gemm_add_partials(float *C, const float *part, int M, int N, int t,
+                             int nt);
+
 /* Mixed precision: op(A) and op(B) rounded to bf16 (nearest even) as
  * they are packed, products summed in fp32 (AVX512_BF16's VDPBF16PS, twice
  * the FMA rate), C fp32. Only call it on a CPU where
