@@ -794,7 +794,20 @@ typedef struct {
                                  model records it, and the render
                                  multiplies it back); 0: the outputs are
                                  u, as the official */
+    double causal;            /* wave: causal weighting in time (Wang,
+                                 Sankaran, Perdikaris 2022) with this eps:
+                                 [0, t_max] in SIREN_PDE_CAUSAL_BINS bins,
+                                 each point's residual term times
+                                 w_i = exp(-eps sum_{k<i} L_k), L_k the mean
+                                 |residual| in bin k at the previous step
+                                 (all 1 at a run's first step, also after a
+                                 resume, which is then not bit for bit);
+                                 the initial conditions unweighted. 0: off,
+                                 the official loss */
 } siren_pde_opts;
+
+/* The time bins of siren_pde_opts.causal. */
+#define SIREN_PDE_CAUSAL_BINS 32
 
 /* The official problems: k 20, source (0, 0), layer 0.5 / 5, c 1,
  * t_max 0.4, ramp 1. */
@@ -810,6 +823,12 @@ typedef struct {
      * the source, |r - f| on it, 0. Wave: residual, initial value,
      * initial velocity. */
     double terms[3];
+    /* Wave with causal > 0: the last step's objective (its residual term
+     * weighted by the bins' w_i; loss and terms stay the official loss,
+     * which the divergence guard and progress see) and its smallest bin
+     * weight (the last bin's). Otherwise loss and 1. */
+    double causal_loss;
+    double causal_min_weight;
 } siren_pde_result;
 
 /* Fit a network (cfg's in/out features are set: 2 -> 2 for Helmholtz,

@@ -6,7 +6,9 @@
  * central differences of v phi, the render multiplying phi back); the
  * collocation sampler; the loss's parameter gradient against central
  * differences on a tiny network; short solves that reduce the loss by a
- * stated factor; checkpoint and resume bit for bit; and the CLI end to end
+ * stated factor; the causal weighting in time (weights, the gradient with
+ * and without them, a solve); checkpoint and resume bit for bit; and the
+ * CLI end to end
  * (files and JSON). One thread throughout. */
 #include <complex.h>
 #include <math.h>
@@ -470,6 +472,143 @@ static void test_k_ramp(void) {
           "k_ramp 0.25 of 1000 steps: k 0 at step 0, 10 at 125, 20 from 250 on");
 }
 
+/* Causal weighting (siren_pde_opts.causal): the time bins; the weights
+ * against the formula; with eps 0 the gradient is the official one bit
+ * for bit; with weights, the gradient is the weighted sum of the bins'
+ * own gradients and the bins' losses their mean |r|; a short solve uses
+ * them; Helmholtz and a negative eps are refused. */
+static void test_causal(void) {
+    enum { B = SIREN_PDE_CAUSAL_BINS };
+    CHECK(siren_pde_time_bin(0, 0.4, B) == 0 && siren_pde_time_bin(-1, 0.4, B) == 0 &&
+              siren_pde_time_bin(NAN, 0.4, B) == 0 &&
+              siren_pde_time_bin(0.4 * 5.5 / B, 0.4, B) == 5 &&
+              siren_pde_time_bin(0.4, 0.4, B) == B - 1 &&
+              siren_pde_time_bin(0.4 * (B - 0.5) / B, 0.4, B) == B - 1,
+          "time bins: [0, t_max] in %d equal bins, t = 0 in the first, t_max in the "
+          "last", B);
+    double L[B], w[B];
+    for (int i = 0; i < B; i++) L[i] = 0.01 * (1 + i % 5);
+    siren_pde_causal_weights(3, L, B, w);
+    double worst = 0, prod = 1;
+    for (int i = 0; i < B; i++) { /* prod_{k<i} exp(-3 L_k) */
+        worst = fmax(worst, fabs(w[i] - prod) / prod);
+        prod *= exp(-3 * L[i]);
+    }
+    CHECK(w[0] == 1 && worst < 1e-12 && w[B - 1] < 0.5,
+          "causal weights: w_0 = 1, w_i = exp(-eps sum_{k<i} L_k) (worst relative "
+          "error %.1e, last %.3f)", worst, w[B - 1]);
+    siren_pde_causal_weights(0, L, B, w);
+    int ones = 1;
+    for (int i = 0; i < B; i++) ones &= w[i] == 1;
+    CHECK(ones, "eps 0: every weight is exactly 1");
+
+    /* a tiny wave network, a batch over the whole window */
+    siren_config cfg = siren_config_default(3, 1);
+    cfg.hidden_features = 12;
+    cfg.hidden_layers = 1;
+    siren_net *net;
+    siren_net_create(&cfg, 4, &net);
+    siren_pde_opts po = siren_pde_opts_default();
+    enum { N = 400 };
+    float x[N * 3], aux[N * 3];
+    siren_rng rng;
+    siren_rng_seed(&rng, 21);
+    siren_pde_sample(SIREN_PDE_WAVE, &po, &rng, 1, 1, N, 20, x, aux);
+    const size_t P = siren_net_param_count(net);
+    float *g0 = malloc(P * sizeof *g0), *g1 = malloc(P * sizeof *g1);
+    float *gb = malloc(P * sizeof *gb), *gs = calloc(P, sizeof *gs);
+    double t0[3], t1[3], bl[B];
+    const double l0 = siren_pde_loss(net, SIREN_PDE_WAVE, &po, x, aux, N, 1, g0, t0);
+    const double l1 =
+        siren_pde_loss_causal(net, SIREN_PDE_WAVE, &po, x, aux, N, 1, w, g1, t1, bl);
+    CHECK(l0 == l1 && !memcmp(t0, t1, sizeof t0) && !memcmp(g0, g1, P * sizeof *g0),
+          "eps 0: the loss and its gradient are the official ones bit for bit");
+
+    /* weights from this batch's own bin losses, eps such that they fall
+     * to about exp(-2) over the bins */
+    double cum = 0;
+    for (int b = 0; b < B; b++) cum += bl[b];
+    siren_pde_causal_weights(2 / cum, bl, B, w);
+    double tw[3];
+    const double lw =
+        siren_pde_loss_causal(net, SIREN_PDE_WAVE, &po, x, aux, N, 1, w, g1, tw, NULL);
+    /* each bin's points alone: their loss, gradient and group weights */
+    float bx[N * 3], ba[N * 3];
+    double sum_w = 0, worst_l = 0;
+    int filled = 0;
+    for (int b = 0; b < B; b++) {
+        size_t m = 0;
+        double den = 0;
+        for (int i = 0; i < N; i++)
+            if (siren_pde_time_bin(x[3 * i], po.t_max, B) == b) {
+                memcpy(bx + 3 * m, x + 3 * i, 3 * sizeof *x);
+                memcpy(ba + 3 * m, aux + 3 * i, 3 * sizeof *aux);
+                den += aux[3 * i + 2];
+                m++;
+            }
+        if (!m) {
+            worst_l = fmax(worst_l, fabs(bl[b]));
+            continue;
+        }
+        filled++;
+        double tb[3];
+        siren_pde_loss(net, SIREN_PDE_WAVE, &po, bx, ba, m, 1, gb, tb);
+        /* the initial conditions (bin 0, w_0 = 1) unweighted either way */
+        sum_w += w[b] * tb[0] + tb[1] + tb[2];
+        worst_l = fmax(worst_l, fabs(bl[b] - tb[0] / den) / (tb[0] / den));
+        for (size_t k = 0; k < P; k++) gs[k] += (float)w[b] * gb[k];
+    }
+    double worst_g = 0, gmax = 0, diff = 0;
+    for (size_t k = 0; k < P; k++) gmax = fmax(gmax, fabs(gs[k]));
+    for (size_t k = 0; k < P; k++) {
+        worst_g = fmax(worst_g, fabs(g1[k] - gs[k]) / gmax);
+        diff = fmax(diff, fabs(g1[k] - g0[k]) / gmax);
+    }
+    CHECK(filled > B / 2 && worst_l < 1e-5,
+          "bin losses: each bin's mean |r| (group-weighted), 0 for an empty bin "
+          "(%d bins filled, worst %.1e)", filled, worst_l);
+    CHECK(w[B - 1] < 0.5 && w[B / 2] > 0.2 && fabs(lw - sum_w) < 1e-6 * sum_w &&
+              worst_g < 1e-5 &&
+              !memcmp(t0, tw, sizeof t0),
+          "weighted: loss and gradient are sum_i w_i (bin i's), the terms still the "
+          "official ones (loss %.5g vs %.5g, gradient worst %.1e of its largest, last "
+          "weight %.3f)", lw, sum_w, worst_g, w[B - 1]);
+    CHECK(diff > 1e-2, "control: the weighted gradient is not the official one "
+                       "(%.2g of its largest)", diff);
+    free(g0); free(g1); free(gb); free(gs);
+    siren_net_free(net);
+
+    /* short solves: causal weights in use, and refused where they do not
+     * apply */
+    po.ramp = 0;
+    siren_train_opts opt = siren_train_opts_default();
+    opt.steps = 20;
+    opt.batch = 256;
+    opt.threads = 1;
+    siren_net *a, *c;
+    siren_pde_result ra, rc;
+    siren_status sa = siren_solve_wave(&po, &cfg, &opt, &a, &ra);
+    po.causal = 0.1;
+    siren_status sc = siren_solve_wave(&po, &cfg, &opt, &c, &rc);
+    CHECK(!sa && !sc && ra.causal_min_weight == 1 && ra.causal_loss == ra.loss &&
+              rc.causal_min_weight >= 0 && rc.causal_min_weight < 1 &&
+              rc.causal_loss < rc.loss && isfinite(rc.loss) &&
+              memcmp(siren_net_params(a), siren_net_params(c), P * sizeof(float)),
+          "wave solve with causal 0.1: a smallest weight of %.3g, the objective %.4g "
+          "under the official loss %.4g, another model; off: weight 1",
+          rc.causal_min_weight, rc.causal_loss, rc.loss);
+    if (!sa) siren_net_free(a);
+    if (!sc) siren_net_free(c);
+    po.causal = -1;
+    sc = siren_solve_wave(&po, &cfg, &opt, &c, &rc);
+    CHECK(sc == SIREN_EINVAL, "a negative causal eps is refused");
+    siren_pde_opts ph = siren_pde_opts_default();
+    ph.causal = 1;
+    cfg = siren_config_default(2, 2);
+    sc = siren_solve_helmholtz(&ph, &cfg, &opt, &c, &rc);
+    CHECK(sc == SIREN_EINVAL, "causal weighting is refused for Helmholtz");
+}
+
 static int stop_at_10(void *user, const siren_progress *p) {
     (void)user;
     return p->step == 10;
@@ -582,6 +721,25 @@ static void test_cli(void) {
     snprintf(cmd, sizeof cmd, "%s solve wave --k 3 >/dev/null 2>&1", bin);
     rc = system(cmd);
     CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "siren solve wave --k is a usage error (2)");
+    snprintf(cmd, sizeof cmd, "%s solve helmholtz --causal 1 >/dev/null 2>&1", bin);
+    rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2,
+          "siren solve helmholtz --causal is a usage error (2)");
+    snprintf(cmd, sizeof cmd, "%s solve wave -o %s/c --steps 3 --batch 256 --hidden 8 "
+             "--layers 1 --res 9 --frames 2 --threads 1 --causal 10 --json --quiet "
+             ">%s/c.json", bin, dir, dir);
+    rc = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/c.json", dir);
+    json[0] = 0;
+    if ((f = fopen(cmd, "r"))) {
+        size_t k = fread(json, 1, sizeof json - 1, f);
+        json[k] = 0;
+        fclose(f);
+    }
+    CHECK(rc == 0 && strstr(json, "\"causal\":10") && strstr(json, "\"causal_loss\":") &&
+              strstr(json, "\"causal_min_weight\":"),
+          "siren solve wave --causal 10 --json reports the eps, the weighted loss and "
+          "the smallest weight");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) printf("# could not remove %s\n", dir);
 }
@@ -597,6 +755,7 @@ int main(void) {
     short_solve(SIREN_PDE_WAVE, 5);
     test_phase_render();
     test_k_ramp();
+    test_causal();
     test_resume(0);
     test_resume(1);
     test_cli();

@@ -238,16 +238,23 @@ void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *
  * are added in thread order, so results depend on the thread count only. */
 enum { PDE_CHUNK = 512, PDE_MAX_THREADS = 64 };
 
+enum { NBIN = SIREN_PDE_CAUSAL_BINS };
+
 typedef struct {
     siren_jet_work *jw;
     float *gout, *gsum, *gc;
     double terms[3];
+    /* wave, causal weighting: the residual term weighted by the bins'
+     * weights, and per bin the sums of w |r| and of w (the group weight w) */
+    double wres, bin_num[NBIN], bin_den[NBIN];
 } pde_worker;
 
 typedef struct {
     siren_pde_kind kind;
     const siren_pde_opts *po;
     double phase_k; /* the k of the phase factor (not the curriculum's) */
+    const double *bin_w; /* wave: the causal weights of the time bins; NULL:
+                            all 1 (the official loss) */
     int T;
     size_t chunk;
     pde_worker w[PDE_MAX_THREADS];
@@ -347,8 +354,14 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
             const double wt = a3[2];
             const double res = o[4 * n + r] - c2 * ((double)o[5 * n + r] + o[6 * n + r]);
             w->terms[0] += wt * fabs(res);
+            /* causal: the point's bin weight on its residual term only */
+            const int b = siren_pde_time_bin(x[3 * r], po->t_max, NBIN);
+            const double cw = P->bin_w ? P->bin_w[b] : 1;
+            w->wres += cw * wt * fabs(res);
+            w->bin_num[b] += wt * fabs(res);
+            w->bin_den[b] += wt;
             if (want_grad) {
-                const float gr = (float)wt * sgn(res);
+                const float gr = (float)(cw * wt) * sgn(res);
                 g[4 * n + r] = gr;
                 g[5 * n + r] = g[6 * n + r] = (float)(-c2 * gr);
             }
@@ -370,9 +383,14 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
     }
 }
 
-/* The weighted loss of n points and, with grad, its gradient. */
+/* The weighted loss of n points and, with grad, its gradient (of the
+ * causally weighted loss when P->bin_w is set); the return and terms are
+ * the official loss. causal (NULL, or 1 + 2 NBIN doubles; wave): the
+ * causally weighted residual term, then per time bin the sums of w |r|
+ * and of w. */
 static double pde_step(const siren_net *net, pde_workers *P, const float *x,
-                       const float *aux, size_t n, float *grad, double terms[3]) {
+                       const float *aux, size_t n, float *grad, double terms[3],
+                       double *causal) {
     const int d = net->cfg.in_features;
     const size_t chunk = P->chunk, nch = (n + chunk - 1) / chunk;
 #pragma omp parallel num_threads(P->T)
@@ -380,6 +398,9 @@ static double pde_step(const siren_net *net, pde_workers *P, const float *x,
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         pde_worker *w = P->w + t;
         memset(w->terms, 0, sizeof w->terms);
+        w->wres = 0;
+        memset(w->bin_num, 0, sizeof w->bin_num);
+        memset(w->bin_den, 0, sizeof w->bin_den);
         if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
         for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
             const size_t off = c * chunk, cnt = n - off < chunk ? n - off : chunk;
@@ -401,7 +422,41 @@ static double pde_step(const siren_net *net, pde_workers *P, const float *x,
         for (int t = 0; t < P->T; t++) terms[j] += P->w[t].terms[j];
         loss += terms[j];
     }
+    if (causal) {
+        memset(causal, 0, (1 + 2 * NBIN) * sizeof *causal);
+        for (int t = 0; t < P->T; t++) {
+            const pde_worker *w = P->w + t;
+            causal[0] += w->wres;
+            for (int b = 0; b < NBIN; b++) {
+                causal[1 + b] += w->bin_num[b];
+                causal[1 + NBIN + b] += w->bin_den[b];
+            }
+        }
+    }
     return loss;
+}
+
+int siren_pde_time_bin(double t, double t_max, int bins) {
+    const double f = t / t_max * bins;
+    if (!(f > 0)) return 0; /* NaN too */
+    return f >= bins ? bins - 1 : (int)f;
+}
+
+void siren_pde_causal_weights(double eps, const double *bin_loss, int bins, double *w) {
+    double cum = 0;
+    for (int i = 0; i < bins; i++) {
+        w[i] = exp(-eps * cum);
+        cum += bin_loss[i];
+    }
+}
+
+/* The mean |r| per bin from the sums of pde_step's causal (0 where a bin
+ * has no points). */
+static void bin_means(const double *causal, double *bin_loss) {
+    for (int b = 0; b < NBIN; b++) {
+        const double den = causal[1 + NBIN + b];
+        bin_loss[b] = den > 0 ? causal[1 + b] / den : 0;
+    }
 }
 
 static siren_status check_net(const siren_net *net, siren_pde_kind kind) {
@@ -415,18 +470,34 @@ static siren_status check_net(const siren_net *net, siren_pde_kind kind) {
     return SIREN_OK;
 }
 
-double siren_pde_loss(const siren_net *net, siren_pde_kind kind,
-                      const siren_pde_opts *po, const float *x, const float *aux,
-                      size_t n, int threads, float *grad, double terms[3]) {
+double siren_pde_loss_causal(const siren_net *net, siren_pde_kind kind,
+                             const siren_pde_opts *po, const float *x,
+                             const float *aux, size_t n, int threads,
+                             const double *bin_w, float *grad, double terms[3],
+                             double *bin_loss) {
     pde_workers P;
-    double t3[3];
+    double t3[3], causal[1 + 2 * NBIN];
     if (!terms) terms = t3;
     if (check_net(net, kind) ||
         workers_create(&P, net, kind, po, siren_threads_resolve(threads), n))
         return NAN;
-    double loss = pde_step(net, &P, x, aux, n, grad, terms);
+    if (kind == SIREN_PDE_WAVE) P.bin_w = bin_w;
+    double loss = pde_step(net, &P, x, aux, n, grad, terms, causal);
     workers_free(&P);
+    if (kind == SIREN_PDE_WAVE) {
+        if (bin_loss) bin_means(causal, bin_loss);
+        if (bin_w) loss = causal[0] + terms[1] + terms[2]; /* the weighted one */
+    } else if (bin_loss) {
+        memset(bin_loss, 0, NBIN * sizeof *bin_loss);
+    }
     return loss;
+}
+
+double siren_pde_loss(const siren_net *net, siren_pde_kind kind,
+                      const siren_pde_opts *po, const float *x, const float *aux,
+                      size_t n, int threads, float *grad, double terms[3]) {
+    return siren_pde_loss_causal(net, kind, po, x, aux, n, threads, NULL, grad, terms,
+                                 NULL);
 }
 
 /* ------------------------------------------------------------------ solve */
@@ -448,6 +519,9 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
         if (!(po->phase_eps >= 0 && po->phase_eps <= 1))
             return siren_fail(SIREN_EINVAL, "phase smoothing %g: need 0..1 (0: no phase "
                               "factor)", po->phase_eps);
+        if (po->causal != 0)
+            return siren_fail(SIREN_EINVAL, "causal weighting (%g) is for the wave "
+                              "equation", po->causal);
     } else {
         if (!isfinite(po->c) || !(po->c > 0) || po->c > 1e4)
             return siren_fail(SIREN_EINVAL, "wave speed %g: need 0 < c <= 1e4", po->c);
@@ -455,6 +529,9 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
             return siren_fail(SIREN_EINVAL, "time span %g: need 0 < t_max <= 1e4", po->t_max);
         if (!(po->ramp >= 0 && po->ramp <= 1))
             return siren_fail(SIREN_EINVAL, "time ramp %g: need 0..1", po->ramp);
+        if (!(po->causal >= 0 && po->causal <= 1e6))
+            return siren_fail(SIREN_EINVAL, "causal weighting eps %g: need 0..1e6 (0: "
+                              "off)", po->causal);
     }
     return SIREN_OK;
 }
@@ -536,17 +613,37 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
     if ((st = siren_loop_open(&L, net, opt, NULL, N, N, threads))) goto fail;
     siren_pde_opts po_step = *po; /* the curriculum's wavenumber at a step */
     P.po = &po_step;
+    /* Causal weighting: each step's weights from the previous step's mean
+     * |r| per time bin (lagged, so one pass per step); all 1 at the first
+     * step of a run, fresh or resumed. */
+    const int causal = !helm && po->causal > 0;
+    double bin_w[NBIN], bin_loss[NBIN];
+    for (int b = 0; b < NBIN; b++) bin_w[b] = 1;
+    P.bin_w = causal ? bin_w : NULL;
+    res->causal_loss = NAN;
+    res->causal_min_weight = 1;
     while (L.step < opt->steps) {
         siren_loop_tick(&L);
         po_step.k = siren_pde_k_at(po, L.step, opt->steps);
         /* every shard draws the whole batch (the same RNG state on all) */
         siren_pde_sample(kind, po, &L.ck.rng, L.step, opt->steps, N, S, bx, baux);
-        double parts[4];
-        pde_step(net, &P, bx + lo * d, baux + 3 * lo, hi - lo, grad, parts);
-        if ((st = siren_loop_reduce(&L, grad, parts, 3))) goto fail;
+        /* the official terms, then (causal) pde_step's causal sums, then
+         * the reduce's stop vote */
+        double parts[3 + 1 + 2 * NBIN + 1];
+        pde_step(net, &P, bx + lo * d, baux + 3 * lo, hi - lo, grad, parts,
+                 causal ? parts + 3 : NULL);
+        if ((st = siren_loop_reduce(&L, grad, parts, causal ? 4 + 2 * NBIN : 3))) goto fail;
         const double loss = parts[0] + parts[1] + parts[2];
         res->loss = loss;
         memcpy(res->terms, parts, sizeof res->terms);
+        res->causal_loss = causal ? parts[3] + parts[1] + parts[2] : loss;
+        if (causal) {
+            double wmin = 1;
+            for (int b = 0; b < NBIN; b++) wmin = fmin(wmin, bin_w[b]);
+            res->causal_min_weight = wmin;
+            bin_means(parts + 3, bin_loss);
+            siren_pde_causal_weights(po->causal, bin_loss, NBIN, bin_w);
+        }
         int stop;
         if ((st = siren_loop_update(&L, grad, loss, NAN, &stop))) {
             if (st != SIREN_EDIVERGED) goto fail;

@@ -95,4 +95,25 @@ double siren_pde_loss(const siren_net *net, siren_pde_kind kind,
                       const float *aux, size_t n, int threads, float *grad,
                       double terms[3]);
 
+/* Causal weighting in time (siren_pde_opts.causal; Wang, Sankaran and
+ * Perdikaris 2022): [0, t_max] is cut into `bins` equal bins, t's bin
+ * (t <= 0 and NaN: 0; t >= t_max: the last) ... */
+int siren_pde_time_bin(double t, double t_max, int bins);
+/* ... and the bins' weights from their losses L (mean |r| per bin):
+ * w[0] = 1, w[i] = exp(-eps (L[0] + ... + L[i-1])). */
+void siren_pde_causal_weights(double eps, const double *bin_loss, int bins,
+                              double *w);
+/* siren_pde_loss with each point's wave residual term times bin_w[its
+ * time bin] (SIREN_PDE_CAUSAL_BINS weights over [0, po->t_max]; NULL: all
+ * 1; ignored for Helmholtz), the initial-condition terms unweighted.
+ * Returns that weighted loss (grad is its gradient, the weights held
+ * constant); terms the official, unweighted parts; bin_loss (NULL, or
+ * SIREN_PDE_CAUSAL_BINS values) the mean |r| of each bin's points, each
+ * point weighted by its group weight (0 for a bin without points). */
+double siren_pde_loss_causal(const siren_net *net, siren_pde_kind kind,
+                             const siren_pde_opts *po, const float *x,
+                             const float *aux, size_t n, int threads,
+                             const double *bin_w, float *grad, double terms[3],
+                             double *bin_loss);
+
 #endif
