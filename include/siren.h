@@ -804,10 +804,25 @@ typedef struct {
                                  resume, which is then not bit for bit);
                                  the initial conditions unweighted. 0: off,
                                  the official loss */
+    double energy;            /* wave: > 0: this weight W on an energy
+                                 term added to the objective,
+                                 W mean_j (|E_in(t_j) - E0| + E_out(t_j))
+                                 / E0 over SIREN_PDE_ENERGY_SLICES times
+                                 t_j per step, stratified over the current
+                                 time window: E = the integral of
+                                 u_t^2 + c^2 |grad u|^2 (conserved; E0 =
+                                 pi c^2 (peak of u0)^2 exactly) inside the
+                                 disc |x - x0| <= c t + 0.1 that holds the
+                                 true solution, and outside it, where the
+                                 true one has none. Needs the disc inside
+                                 the square: c t_max + 0.1 + max |x0| <= 1.
+                                 0: off, the official loss */
 } siren_pde_opts;
 
 /* The time bins of siren_pde_opts.causal. */
 #define SIREN_PDE_CAUSAL_BINS 32
+/* The time slices per step of siren_pde_opts.energy. */
+#define SIREN_PDE_ENERGY_SLICES 4
 
 /* The official problems: k 20, source (0, 0), layer 0.5 / 5, c 1,
  * t_max 0.4, ramp 1. */
@@ -829,6 +844,13 @@ typedef struct {
      * weight (the last bin's). Otherwise loss and 1. */
     double causal_loss;
     double causal_min_weight;
+    /* Wave with energy > 0: the last step's energy term (mean over its
+     * slices of (|E_in - E0| + E_out) / E0, before the weight; loss
+     * and terms stay the official loss) and the slices' mean E_in / E0 and
+     * E_out / E0. Otherwise 0, 0, 0. */
+    double energy_term;
+    double energy_in;
+    double energy_out;
 } siren_pde_result;
 
 /* Fit a network (cfg's in/out features are set: 2 -> 2 for Helmholtz,

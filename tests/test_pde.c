@@ -7,7 +7,9 @@
  * collocation sampler; the loss's parameter gradient against central
  * differences on a tiny network; short solves that reduce the loss by a
  * stated factor; the causal weighting in time (weights, the gradient with
- * and without them, a solve); checkpoint and resume bit for bit; and the
+ * and without them, a solve); the energy term (the estimator on known
+ * densities, the network's energy and the term's gradient against central
+ * differences, W = 0 bit for bit); checkpoint and resume bit for bit; and the
  * CLI end to end
  * (files and JSON). One thread throughout. */
 #include <complex.h>
@@ -609,6 +611,252 @@ static void test_causal(void) {
     CHECK(sc == SIREN_EINVAL, "causal weighting is refused for Helmholtz");
 }
 
+/* ------------------------------------------------------------- energy */
+
+/* The energy estimator's sum wq e of one slice for an energy density e
+ * given as a function; in, out: the disc's and the outside's parts. */
+static void energy_sums(const float *x, const float *wq, size_t n, size_t n_in,
+                        double (*e)(const siren_pde_opts *, double, double, double),
+                        const siren_pde_opts *po, double *in, double *out) {
+    *in = *out = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double v = wq[i] * e(po, x[3 * i], x[3 * i + 1], x[3 * i + 2]);
+        if (i < n_in) *in += v;
+        else *out += v;
+    }
+}
+
+/* c^2 |grad u0|^2 of the initial pulse, from its formula (u_t = 0). */
+static double e_pulse(const siren_pde_opts *po, double t, double r, double c) {
+    (void)t;
+    const double dr = r - po->src_row, dc = c - po->src_col, q = dr * dr + dc * dc;
+    const double v = 5e-4, u = exp(-q / (2 * v)) / 50;
+    return po->c * po->c * u * u * q / (v * v);
+}
+
+/* A ring u = A exp(-(rho - c t)^2 / (2 v)), rho = |x - x0|: u_t^2 +
+ * c^2 |grad u|^2 = 2 c^2 (u (rho - c t) / v)^2, on the ring the estimator
+ * is built for. */
+static double e_ring(const siren_pde_opts *po, double t, double r, double c) {
+    const double rho = hypot(r - po->src_row, c - po->src_col), s = rho - po->c * t;
+    const double v = 5e-4, u = exp(-s * s / (2 * v)) / 50;
+    return 2 * po->c * po->c * (u * s / v) * (u * s / v);
+}
+
+/* 1 everywhere: the sums are the areas of the disc and of the rest. */
+static double e_one(const siren_pde_opts *po, double t, double r, double c) {
+    (void)po, (void)t, (void)r, (void)c;
+    return 1;
+}
+
+/* The energy term (siren_pde_opts.energy): E0 against a quadrature of
+ * c^2 |grad u0|^2; the sampler's estimates of known densities (the pulse,
+ * a ring at t = 0.3, a constant) over many draws against their integrals,
+ * with unweighted means as a control that must fail; the network's E from
+ * siren_pde_energy_loss against central differences of siren_net_eval at
+ * the same points; the term's gradient against central differences of the
+ * term (and a gradient 3% off as a control); W = 0 leaves a solve bit for
+ * bit as it was, W > 0 leaves the first step's official loss as it was and
+ * changes the model; bad weights and a pulse that would leave the square
+ * are refused. */
+static void test_energy(void) {
+    siren_pde_opts po = siren_pde_opts_default();
+    po.c = 0.8;
+    po.src_row = 0.1;
+    po.src_col = -0.15;
+    /* E0: a midpoint rule over the pulse's support (|x - x0| < 0.2) */
+    double q = 0;
+    const double h = 1e-3;
+    for (double r = -0.2 + h / 2; r < 0.2; r += h)
+        for (double c = -0.2 + h / 2; c < 0.2; c += h)
+            q += h * h * e_pulse(&po, 0, po.src_row + r, po.src_col + c);
+    const double e0 = siren_pde_energy0(&po);
+    CHECK(fabs(e0 - q) < 1e-6 * q, "energy E0 = c^2 int |grad u0|^2 = %.8g (quadrature "
+          "%.8g)", e0, q);
+
+    enum { M = SIREN_PDE_ENERGY_MAX, DRAWS = 400 };
+    float x[M * 3], wq[M];
+    siren_rng rng;
+    siren_rng_seed(&rng, 31);
+    /* the ring's energy by a 1-D quadrature in rho */
+    const double t1 = 0.3, ct = po.c * t1;
+    double ring = 0;
+    for (double rho = 1e-5 / 2; rho < ct + 0.3; rho += 1e-5)
+        ring += 1e-5 * 2 * PI * rho *
+                e_ring(&po, t1, po.src_row + rho, po.src_col);
+    const double R = ct + SIREN_PDE_ENERGY_MARGIN;
+    struct {
+        const char *name;
+        double t, exact_in, exact_out;
+        double (*e)(const siren_pde_opts *, double, double, double);
+    } cases[] = {{"pulse at t = 0", 0, e0, 0, e_pulse},
+                 {"ring at t = 0.3", t1, ring, 0, e_ring},
+                 {"1 at t = 0.3", t1, PI * R * R, 4 - PI * R * R, e_one}};
+    for (int k = 0; k < 3; k++) {
+        double m_in = 0, m_out = 0, s2 = 0, naive = 0;
+        size_t nmin = M, nmax = 0, nin = 0;
+        for (int d = 0; d < DRAWS; d++) {
+            const size_t n = siren_pde_energy_sample(&po, &rng, cases[k].t, x, wq, &nin);
+            nmin = n < nmin ? n : nmin;
+            nmax = n > nmax ? n : nmax;
+            double in, out;
+            energy_sums(x, wq, n, nin, cases[k].e, &po, &in, &out);
+            m_in += in / DRAWS;
+            m_out += out / DRAWS;
+            s2 += in * in / DRAWS;
+            /* control: the disc's points as if uniform (the area over
+             * their count), which over-counts the band */
+            for (size_t i = 0; i < nin; i++)
+                naive += PI * (po.c * cases[k].t + SIREN_PDE_ENERGY_MARGIN) *
+                         (po.c * cases[k].t + SIREN_PDE_ENERGY_MARGIN) / nin *
+                         cases[k].e(&po, x[3 * i], x[3 * i + 1], x[3 * i + 2]) / DRAWS;
+        }
+        const double sd = sqrt(fmax(s2 - m_in * m_in, 0)); /* one draw's */
+        const double ein = fabs(m_in - cases[k].exact_in) / cases[k].exact_in;
+        const double eout = fabs(m_out - cases[k].exact_out) /
+                            (cases[k].exact_out > 0 ? cases[k].exact_out : cases[k].exact_in);
+        /* the mean of DRAWS draws: within 4 of its standard errors, and
+         * 1% */
+        CHECK(ein < fmax(0.01, 4 * sd / sqrt(DRAWS) / cases[k].exact_in) && ein < 0.01 &&
+                  eout < 0.01 && nmax <= M && nin == 2 * SIREN_PDE_ENERGY_SIDE *
+                  SIREN_PDE_ENERGY_SIDE,
+              "energy estimator, %s: mean of %d draws in the disc %.6g (exact %.6g, "
+              "%.1e off; one draw's relative std %.3f), outside %.3g (exact %.3g), "
+              "%zu..%zu points", cases[k].name, DRAWS, m_in, cases[k].exact_in, ein,
+              sd / cases[k].exact_in, m_out, cases[k].exact_out, nmin, nmax);
+        if (k < 2)
+            CHECK(fabs(naive - cases[k].exact_in) > 0.1 * cases[k].exact_in,
+                  "control, %s: the disc's points unweighted give %.4g, not %.4g",
+                  cases[k].name, naive, cases[k].exact_in);
+    }
+
+    /* the network's energy: a tiny wave model, two slices */
+    siren_config cfg = siren_config_default(3, 1);
+    cfg.hidden_features = 12;
+    cfg.hidden_layers = 1;
+    siren_net *net;
+    siren_net_create(&cfg, 6, &net);
+    enum { J = 2 };
+    float ex[J * M * 3], ew[J * M];
+    size_t en[J], ein[J];
+    for (int j = 0; j < J; j++)
+        en[j] = siren_pde_energy_sample(&po, &rng, 0.05 + 0.2 * j, ex + 3 * j * M, ew + j * M,
+                                        ein + j);
+    double parts[3];
+    const size_t P = siren_net_param_count(net);
+    float *g = malloc(P * sizeof *g), *p = siren_net_params(net);
+    const double term = siren_pde_energy_loss(net, &po, ex, ew, en, ein, J, 1, g, parts);
+    /* E_in, E_out of each slice from central differences of the values */
+    double fd_in = 0, fd_out = 0, fd_term = 0;
+    for (int j = 0; j < J; j++) {
+        double in = 0, out = 0;
+        for (size_t i = 0; i < en[j]; i++) {
+            const float *x0 = ex + 3 * (j * M + i);
+            double dv[3];
+            for (int a = 0; a < 3; a++) {
+                const float hh = 1e-3f;
+                float xp[3], xm[3], yp, ym;
+                memcpy(xp, x0, sizeof xp);
+                memcpy(xm, x0, sizeof xm);
+                xp[a] += hh;
+                xm[a] -= hh;
+                siren_net_eval(net, xp, 1, &yp, 1);
+                siren_net_eval(net, xm, 1, &ym, 1);
+                dv[a] = ((double)yp - ym) / ((double)xp[a] - xm[a]);
+            }
+            const double e = ew[j * M + i] *
+                             (dv[0] * dv[0] + po.c * po.c * (dv[1] * dv[1] + dv[2] * dv[2]));
+            if (i < ein[j]) in += e;
+            else out += e;
+        }
+        fd_in += in / e0 / J;
+        fd_out += out / e0 / J;
+        fd_term += (fabs(in - e0) + out) / e0 / J;
+    }
+    CHECK(fabs(parts[1] - fd_in) < 1e-2 * fd_in && fabs(parts[2] - fd_out) < 1e-2 * fd_out &&
+              fabs(term - fd_term) < 2e-2 * fd_term && term == parts[0],
+          "network energy: E_in / E0 %.5g, E_out / E0 %.5g, term %.5g (central "
+          "differences of the values: %.5g, %.5g, %.5g)", parts[1], parts[2], term, fd_in,
+          fd_out, fd_term);
+
+    /* the term's gradient against central differences of the term */
+    const size_t w0 = 3 * 12, h0 = w0 + 12, hb = h0 + 144;
+    const size_t idx[] = {0, 4, w0 + 5, h0 + 17, h0 + 100, hb + 2, hb + 12 + 7, hb + 12 + 12};
+    double worst = 0, worst_ctl = 0;
+    int checked = 0;
+    for (size_t k = 0; k < sizeof idx / sizeof *idx; k++) {
+        const size_t i = idx[k];
+        const float p0 = p[i], st = 3e-3f * fmaxf(fabsf(p0), 0.05f);
+        p[i] = p0 + st;
+        const double lp = siren_pde_energy_loss(net, &po, ex, ew, en, ein, J, 1, NULL, NULL);
+        p[i] = p0 - st;
+        const double lm = siren_pde_energy_loss(net, &po, ex, ew, en, ein, J, 1, NULL, NULL);
+        p[i] = p0;
+        const double fd = (lp - lm) / ((double)(p0 + st) - (double)(p0 - st));
+        const double scale = fmax(fmax(fabs(fd), fabs(g[i])), 1e-6 * term);
+        printf("# energy parameter %zu: gradient %.6g, central difference %.6g\n", i, g[i],
+               fd);
+        worst = fmax(worst, fabs(fd - g[i]) / scale);
+        worst_ctl = fmax(worst_ctl, fabs(fd - 1.03 * g[i]) / scale);
+        checked++;
+    }
+    CHECK(worst < 1e-2 && checked == 8, "energy term's gradient matches central "
+          "differences in %d parameters (worst relative error %.2e)", checked, worst);
+    CHECK(worst_ctl > 1e-2, "control: the gradient 3%% off fails that (worst %.2e)",
+          worst_ctl);
+    free(g);
+    siren_net_free(net);
+
+    /* solves: W = 0 is the solve without the term bit for bit; W > 0
+     * keeps the first step's official loss and changes the model */
+    siren_pde_opts pw = siren_pde_opts_default();
+    pw.ramp = 0;
+    siren_train_opts opt = siren_train_opts_default();
+    opt.batch = 256;
+    opt.threads = 1;
+    opt.steps = 1;
+    siren_net *a, *b, *c;
+    siren_pde_result ra, rb, rc;
+    siren_status sa = siren_solve_wave(&pw, &cfg, &opt, &a, &ra);
+    pw.energy = 0.0; /* the field set explicitly, as the CLI does */
+    siren_status sb = siren_solve_wave(&pw, &cfg, &opt, &b, &rb);
+    pw.energy = 0.5;
+    siren_status sc = siren_solve_wave(&pw, &cfg, &opt, &c, &rc);
+    CHECK(!sa && !sb && !sc && ra.loss == rb.loss && ra.loss == rc.loss &&
+              !memcmp(ra.terms, rc.terms, sizeof ra.terms) &&
+              !memcmp(siren_net_params(a), siren_net_params(b), P * sizeof(float)) &&
+              memcmp(siren_net_params(a), siren_net_params(c), P * sizeof(float)) &&
+              rb.energy_term == 0 && rc.energy_term > 0 && rc.energy_in > 0,
+          "one step: W = 0 is the model without the term bit for bit; W = 0.5 the same "
+          "official loss %.6g, another model, the term %.4g (E_in %.3g E0, E_out %.3g E0)",
+          ra.loss, rc.energy_term, rc.energy_in, rc.energy_out);
+    if (!sa) siren_net_free(a);
+    if (!sb) siren_net_free(b);
+    if (!sc) siren_net_free(c);
+    opt.steps = 20;
+    sa = siren_solve_wave(&pw, &cfg, &opt, &a, &ra);
+    CHECK(!sa && isfinite(ra.loss) && isfinite(ra.energy_term),
+          "20 steps with W = 0.5: loss %.4g, energy term %.4g", ra.loss, ra.energy_term);
+    if (!sa) siren_net_free(a);
+    pw.energy = -1;
+    sa = siren_solve_wave(&pw, &cfg, &opt, &a, &ra);
+    pw.energy = 1;
+    pw.t_max = 0.95; /* c t_max + 0.1 > 1 */
+    sb = siren_solve_wave(&pw, &cfg, &opt, &b, &rb);
+    pw.t_max = 0.4;
+    pw.src_row = 0.45; /* 0.4 + 0.1 + 0.45 <= 1 */
+    sc = siren_solve_wave(&pw, &cfg, &opt, &c, &rc);
+    CHECK(sa == SIREN_EINVAL && sb == SIREN_EINVAL && !sc,
+          "a negative weight and a disc leaving the square are refused, a shifted "
+          "pulse that stays inside is not");
+    if (!sc) siren_net_free(c);
+    siren_pde_opts ph = siren_pde_opts_default();
+    ph.energy = 1;
+    cfg = siren_config_default(2, 2);
+    sc = siren_solve_helmholtz(&ph, &cfg, &opt, &c, &rc);
+    CHECK(sc == SIREN_EINVAL, "the energy term is refused for Helmholtz");
+}
+
 static int stop_at_10(void *user, const siren_progress *p) {
     (void)user;
     return p->step == 10;
@@ -740,6 +988,28 @@ static void test_cli(void) {
               strstr(json, "\"causal_min_weight\":"),
           "siren solve wave --causal 10 --json reports the eps, the weighted loss and "
           "the smallest weight");
+    snprintf(cmd, sizeof cmd, "%s solve helmholtz --energy 1 >/dev/null 2>&1", bin);
+    rc = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s solve wave --energy 1 --t-max 1 >/dev/null 2>&1", bin);
+    const int rc2 = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2 && WIFEXITED(rc2) && WEXITSTATUS(rc2) == 2,
+          "siren solve helmholtz --energy, and wave --energy with --t-max 1, are usage "
+          "errors (2)");
+    snprintf(cmd, sizeof cmd, "%s solve wave -o %s/e --steps 3 --batch 256 --hidden 8 "
+             "--layers 1 --res 9 --frames 2 --threads 1 --energy 0.1 --json --quiet "
+             ">%s/e.json", bin, dir, dir);
+    rc = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/e.json", dir);
+    json[0] = 0;
+    if ((f = fopen(cmd, "r"))) {
+        size_t k = fread(json, 1, sizeof json - 1, f);
+        json[k] = 0;
+        fclose(f);
+    }
+    CHECK(rc == 0 && strstr(json, "\"energy\":0.1") && strstr(json, "\"energy_term\":") &&
+              strstr(json, "\"energy_in\":") && strstr(json, "\"energy_out\":"),
+          "siren solve wave --energy 0.1 --json reports the weight, the term and the "
+          "energy in and outside the disc");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) printf("# could not remove %s\n", dir);
 }
@@ -756,6 +1026,7 @@ int main(void) {
     test_phase_render();
     test_k_ramp();
     test_causal();
+    test_energy();
     test_resume(0);
     test_resume(1);
     test_cli();

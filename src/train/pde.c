@@ -185,6 +185,18 @@ static float group_weight(double count0, double n0, size_t count) {
     return count ? (float)(count0 / n0 / (double)count) : 0.0f;
 }
 
+/* The wave's time window at `step` of `steps`. The official window grows
+ * as 0.4 * counter / full_count with full_count = the number of steps:
+ * over `ramp` of the run here. */
+static double wave_window(const siren_pde_opts *po, int step, int steps) {
+    double w = po->t_max;
+    if (po->ramp > 0 && steps > 0) {
+        const double f = step / (po->ramp * steps);
+        w *= f < 1 ? f : 1;
+    }
+    return w;
+}
+
 void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *rng,
                       int step, int steps, size_t n, size_t src, float *x, float *aux) {
     if (kind == SIREN_PDE_HELMHOLTZ) {
@@ -205,13 +217,7 @@ void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *
         }
         return;
     }
-    /* The official window grows as 0.4 * counter / full_count with
-     * full_count = the number of steps: over `ramp` of the run here. */
-    double w = po->t_max;
-    if (po->ramp > 0 && steps > 0) {
-        const double f = step / (po->ramp * steps);
-        w *= f < 1 ? f : 1;
-    }
+    const double w = wave_window(po, step, steps);
     const double n0 = SIREN_WAVE_BATCH0, s0 = SIREN_WAVE_SRC0;
     const float wu = group_weight(n0 - 2 * s0, n0, n - 2 * src), ws = group_weight(s0, n0, src);
     for (size_t i = 0; i < n; i++) {
@@ -231,6 +237,77 @@ void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *
     }
 }
 
+/* ----------------------------------------------------------------- energy */
+
+/* E0 analytically: |grad u0|^2 = A^2 e^(-q/v) q / v^2 (q = |x - x0|^2),
+ * whose integral over the plane is pi A^2 for any variance v. Not the
+ * estimator's own value at t = 0: the estimator is unbiased (its weights
+ * are exact), so there is no quadrature bias to cancel, and the target
+ * should not move with the noise of the network's fit of u0 (whose
+ * energy the t = 0 slices then also pull to the true one). The source's
+ * cut below 1e-5 (r > 0.087) and the square's edges change E0 by under
+ * 1e-5 of it. */
+double siren_pde_energy0(const siren_pde_opts *po) {
+    return PI * po->c * po->c * SIREN_WAVE_AMP * SIREN_WAVE_AMP;
+}
+
+size_t siren_pde_energy_sample(const siren_pde_opts *po, siren_rng *rng, double t,
+                               float *x, float *wq, size_t *n_in) {
+    enum { S = SIREN_PDE_ENERGY_SIDE, G = SIREN_PDE_ENERGY_GRID };
+    const double ct = po->c * t, R = ct + SIREN_PDE_ENERGY_MARGIN;
+    const double a = fmax(0, ct - SIREN_PDE_ENERGY_BAND),
+                 b = fmin(R, ct + SIREN_PDE_ENERGY_BAND);
+    size_t m = 0;
+    /* The disc: S^2 points uniform over its area (they see a wrong
+     * solution's energy wherever in the disc it is: a pulse left at the
+     * centre, a ring too slow) and S^2 uniform in radius over the band
+     * [a, b] (the true ring: at t = 0.4 half of a uniform draw's points
+     * would miss the band, two thirds the ring's c t +- 0.05). The expected number of points per unit
+     * area at radius r is S^2 / (pi R^2) + [a <= r <= b] S^2 / (2 pi r
+     * (b - a)); each weight is its inverse (written so that r = 0 gives
+     * 0, not 0 / 0), which makes sum wq e an unbiased estimate of the
+     * integral of e over the disc (the balance heuristic of multiple
+     * importance sampling), and bounded by pi R^2 / S^2, the uniform
+     * group's own: a function the band misses is still seen. */
+    for (int grp = 0; grp < 2; grp++) {
+        const double th0 = 2 * PI * siren_rng_uniform(rng); /* a random rotation */
+        for (int i = 0; i < S; i++)
+            for (int k = 0; k < S; k++) {
+                const double u1 = (i + siren_rng_uniform(rng)) / S;
+                const double u2 = (k + siren_rng_uniform(rng)) / S;
+                const double r = grp ? a + (b - a) * u1 : R * sqrt(u1);
+                const double th = th0 + 2 * PI * u2;
+                float *p = x + 3 * m;
+                p[0] = (float)t;
+                p[1] = (float)(po->src_row + r * cos(th));
+                p[2] = (float)(po->src_col + r * sin(th));
+                wq[m++] = r >= a && r <= b && b > a
+                              ? (float)(2 * PI * r * (b - a) /
+                                        (S * S * (2 * r * (b - a) / (R * R) + 1)))
+                              : (float)(PI * R * R / (S * S));
+            }
+    }
+    *n_in = m;
+    /* Outside the disc the true solution has no energy, and a wrong one's
+     * there must not be free (nor stand in for the disc's): a jittered
+     * grid over the whole square, the points in the disc dropped, so that
+     * sum wq e estimates the integral over the square minus the disc. */
+    const double h = 2.0 / G;
+    for (int i = 0; i < G; i++)
+        for (int k = 0; k < G; k++) {
+            const double r0 = -1 + h * (i + siren_rng_uniform(rng));
+            const double c0 = -1 + h * (k + siren_rng_uniform(rng));
+            const double dr = r0 - po->src_row, dc = c0 - po->src_col;
+            if (dr * dr + dc * dc <= R * R) continue;
+            float *p = x + 3 * m;
+            p[0] = (float)t;
+            p[1] = (float)r0;
+            p[2] = (float)c0;
+            wq[m++] = (float)(h * h);
+        }
+    return m;
+}
+
 /* ------------------------------------------------------------------- loss */
 
 /* As siren_train_derivs: each thread runs the network on its own chunks of
@@ -247,6 +324,13 @@ typedef struct {
     /* wave, causal weighting: the residual term weighted by the bins'
      * weights, and per bin the sums of w |r| and of w (the group weight w) */
     double wres, bin_num[NBIN], bin_den[NBIN];
+    /* the energy term: first derivatives only (4 channels, not D2's 7),
+     * one whole slice per forward, since its gradient needs the slice's E
+     * first; the term, sum E_in / E0, sum E_out / E0, each over the step's
+     * slices */
+    siren_jet_work *ejw;
+    float *egout;
+    double eparts[3];
 } pde_worker;
 
 typedef struct {
@@ -257,6 +341,15 @@ typedef struct {
                             all 1 (the official loss) */
     int T;
     size_t chunk;
+    /* wave, the energy term: slices [e_lo, e_hi) of e_count (the mean is
+     * over all e_count; a shard does its own), slice j's e_n[j] points at
+     * ex + 3 j SIREN_PDE_ENERGY_MAX, their weights at ew + j
+     * SIREN_PDE_ENERGY_MAX; its gradient times e_scale (W). e_count 0: no
+     * term */
+    const float *ex, *ew;
+    const size_t *e_n, *e_in;
+    int e_lo, e_hi, e_count;
+    double e_scale, e0;
     pde_worker w[PDE_MAX_THREADS];
 } pde_workers;
 
@@ -266,13 +359,16 @@ static void workers_free(pde_workers *P) {
         free(P->w[t].gout);
         free(P->w[t].gsum);
         free(P->w[t].gc);
+        siren_jet_work_free(P->w[t].ejw);
+        free(P->w[t].egout);
     }
     memset(P->w, 0, sizeof P->w);
 }
 
+/* ecap: points per energy slice (0: no energy term's buffers). */
 static siren_status workers_create(pde_workers *P, const siren_net *net,
                                    siren_pde_kind kind, const siren_pde_opts *po,
-                                   int threads, size_t cap) {
+                                   int threads, size_t cap, size_t ecap) {
     siren_status st;
     memset(P, 0, sizeof *P);
     P->kind = kind;
@@ -293,6 +389,15 @@ static siren_status workers_create(pde_workers *P, const siren_net *net,
         if (!w->gout || !w->gsum || !w->gc) {
             workers_free(P);
             return siren_fail(SIREN_ENOMEM, "out of memory for the PDE work buffers");
+        }
+        if (!ecap) continue;
+        if ((st = siren_jet_work_create(net, SIREN_JET_GRAD, ecap, 1, &w->ejw))) {
+            workers_free(P);
+            return st;
+        }
+        if (!(w->egout = malloc((size_t)w->ejw->channels * ecap * m * sizeof *w->egout))) {
+            workers_free(P);
+            return siren_fail(SIREN_ENOMEM, "out of memory for the energy term's buffers");
         }
     }
     return SIREN_OK;
@@ -383,14 +488,65 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
     }
 }
 
+/* One energy slice: n points, the first n_in in the disc, weights wq.
+ * Its share of the term, (|E_in - E0| + E_out) / E0 / e_count, into
+ * w->eparts; with want_grad, its parameter gradient times e_scale added to
+ * w->gsum. The whole slice is one forward, so that E_in and E_out, on
+ * which every point's gradient depends, are known before the backward
+ * pass. Output jets (4 n, 1): u, u_t, u_r, u_c. */
+static void energy_slice(const siren_net *net, const pde_workers *P, pde_worker *w,
+                         const float *x, const float *wq, size_t n, size_t n_in,
+                         int want_grad) {
+    if (!n) return;
+    const double c2 = P->po->c * P->po->c, e0 = P->e0, inv = 1.0 / P->e_count;
+    siren_jet_forward(net, w->ejw, x, n);
+    const float *o = w->ejw->post[net->n_linear];
+    double ein = 0, eout = 0;
+    for (size_t r = 0; r < n; r++) {
+        const double ut = o[n + r], ur = o[2 * n + r], uc = o[3 * n + r];
+        const double e = wq[r] * (ut * ut + c2 * (ur * ur + uc * uc));
+        if (r < n_in) ein += e;
+        else eout += e;
+    }
+    /* L1 in the relative errors, as the official loss is in the residual:
+     * the square, ((E_in - E0)^2 + E_out^2) / E0^2, has a gradient that
+     * grows as E^(3/2) (E and grad E ~ u grad u), and the initial network
+     * has E_out ~ 400 E0: its first steps' gradients, 10^4 times the later
+     * ones, filled Adam's second moments, which then kept the steps tiny
+     * for the rest of the run (measured: rel. L2 4.1 and 4.6 at 800 steps
+     * for W 0.01 and 0.1, against 2.8 without; README). This one's grows
+     * as E^(1/2) */
+    w->eparts[0] += inv * (fabs(ein - e0) + eout) / e0;
+    w->eparts[1] += inv * ein / e0;
+    w->eparts[2] += inv * eout / e0;
+    if (!want_grad) return;
+    /* d term / d e_i = wq_i sgn(E_in - E0) / E0 in the disc, wq_i / E0
+     * outside; d e / d(u_t, u_r, u_c) = 2 (u_t, c^2 u_r, c^2 u_c) */
+    const double k = P->e_scale * inv / e0;
+    const double fin = k * sgn(ein - e0), fout = k;
+    float *g = w->egout;
+    for (size_t r = 0; r < n; r++) {
+        const double f = (r < n_in ? fin : fout) * wq[r] * 2;
+        g[r] = 0;
+        g[n + r] = (float)(f * o[n + r]);
+        g[2 * n + r] = (float)(f * c2 * o[2 * n + r]);
+        g[3 * n + r] = (float)(f * c2 * o[3 * n + r]);
+    }
+    siren_jet_backward(net, w->ejw, n, g, w->gc);
+#pragma omp simd
+    for (size_t k2 = 0; k2 < net->n_params; k2++) w->gsum[k2] += w->gc[k2];
+}
+
 /* The weighted loss of n points and, with grad, its gradient (of the
- * causally weighted loss when P->bin_w is set); the return and terms are
- * the official loss. causal (NULL, or 1 + 2 NBIN doubles; wave): the
- * causally weighted residual term, then per time bin the sums of w |r|
- * and of w. */
+ * causally weighted loss when P->bin_w is set, plus e_scale times the
+ * energy term's when P->e_count > 0); the return and terms are the
+ * official loss. causal (NULL, or 1 + 2 NBIN doubles; wave): the causally
+ * weighted residual term, then per time bin the sums of w |r| and of w.
+ * energy (NULL, or 3 doubles): the energy term's parts of this shard's
+ * slices (energy_slice). */
 static double pde_step(const siren_net *net, pde_workers *P, const float *x,
                        const float *aux, size_t n, float *grad, double terms[3],
-                       double *causal) {
+                       double *causal, double *energy) {
     const int d = net->cfg.in_features;
     const size_t chunk = P->chunk, nch = (n + chunk - 1) / chunk;
 #pragma omp parallel num_threads(P->T)
@@ -406,6 +562,13 @@ static double pde_step(const siren_net *net, pde_workers *P, const float *x,
             const size_t off = c * chunk, cnt = n - off < chunk ? n - off : chunk;
             pde_chunk(net, P, w, x + off * d, aux + 3 * off, cnt, grad != NULL);
         }
+        /* the energy slices after the points, each thread its own range */
+        memset(w->eparts, 0, sizeof w->eparts);
+        const int ne = P->e_hi - P->e_lo;
+        for (int j = P->e_lo + ne * t / nt; j < P->e_lo + ne * (t + 1) / nt; j++)
+            energy_slice(net, P, w, P->ex + (size_t)3 * j * SIREN_PDE_ENERGY_MAX,
+                         P->ew + (size_t)j * SIREN_PDE_ENERGY_MAX, P->e_n[j], P->e_in[j],
+                         grad != NULL);
         if (grad) {
 #pragma omp barrier
 #pragma omp for schedule(static)
@@ -421,6 +584,11 @@ static double pde_step(const siren_net *net, pde_workers *P, const float *x,
         terms[j] = 0;
         for (int t = 0; t < P->T; t++) terms[j] += P->w[t].terms[j];
         loss += terms[j];
+    }
+    if (energy) {
+        memset(energy, 0, 3 * sizeof *energy);
+        for (int t = 0; t < P->T; t++)
+            for (int j = 0; j < 3; j++) energy[j] += P->w[t].eparts[j];
     }
     if (causal) {
         memset(causal, 0, (1 + 2 * NBIN) * sizeof *causal);
@@ -479,10 +647,10 @@ double siren_pde_loss_causal(const siren_net *net, siren_pde_kind kind,
     double t3[3], causal[1 + 2 * NBIN];
     if (!terms) terms = t3;
     if (check_net(net, kind) ||
-        workers_create(&P, net, kind, po, siren_threads_resolve(threads), n))
+        workers_create(&P, net, kind, po, siren_threads_resolve(threads), n, 0))
         return NAN;
     if (kind == SIREN_PDE_WAVE) P.bin_w = bin_w;
-    double loss = pde_step(net, &P, x, aux, n, grad, terms, causal);
+    double loss = pde_step(net, &P, x, aux, n, grad, terms, causal, NULL);
     workers_free(&P);
     if (kind == SIREN_PDE_WAVE) {
         if (bin_loss) bin_means(causal, bin_loss);
@@ -498,6 +666,30 @@ double siren_pde_loss(const siren_net *net, siren_pde_kind kind,
                       size_t n, int threads, float *grad, double terms[3]) {
     return siren_pde_loss_causal(net, kind, po, x, aux, n, threads, NULL, grad, terms,
                                  NULL);
+}
+
+double siren_pde_energy_loss(const siren_net *net, const siren_pde_opts *po,
+                             const float *x, const float *wq, const size_t *n,
+                             const size_t *n_in, int slices, int threads, float *grad,
+                             double parts[3]) {
+    pde_workers P;
+    double terms[3], e[3];
+    if (slices < 1 || check_net(net, SIREN_PDE_WAVE) ||
+        workers_create(&P, net, SIREN_PDE_WAVE, po, siren_threads_resolve(threads), 0,
+                       SIREN_PDE_ENERGY_MAX))
+        return NAN;
+    P.ex = x;
+    P.ew = wq;
+    P.e_n = n;
+    P.e_in = n_in;
+    P.e_lo = 0;
+    P.e_hi = P.e_count = slices;
+    P.e_scale = 1;
+    P.e0 = siren_pde_energy0(po);
+    pde_step(net, &P, NULL, NULL, 0, grad, terms, NULL, e); /* no points */
+    workers_free(&P);
+    if (parts) memcpy(parts, e, sizeof e);
+    return e[0];
 }
 
 /* ------------------------------------------------------------------ solve */
@@ -522,6 +714,9 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
         if (po->causal != 0)
             return siren_fail(SIREN_EINVAL, "causal weighting (%g) is for the wave "
                               "equation", po->causal);
+        if (po->energy != 0)
+            return siren_fail(SIREN_EINVAL, "the energy term (%g) is for the wave "
+                              "equation", po->energy);
     } else {
         if (!isfinite(po->c) || !(po->c > 0) || po->c > 1e4)
             return siren_fail(SIREN_EINVAL, "wave speed %g: need 0 < c <= 1e4", po->c);
@@ -532,6 +727,17 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
         if (!(po->causal >= 0 && po->causal <= 1e6))
             return siren_fail(SIREN_EINVAL, "causal weighting eps %g: need 0..1e6 (0: "
                               "off)", po->causal);
+        if (!(po->energy >= 0 && po->energy <= 1e6))
+            return siren_fail(SIREN_EINVAL, "energy term weight %g: need 0..1e6 (0: off)",
+                              po->energy);
+        /* E is conserved in the square only while nothing leaves it, and
+         * the sampler's disc must lie inside it */
+        const double reach = po->c * po->t_max + SIREN_PDE_ENERGY_MARGIN +
+                             fmax(fabs(po->src_row), fabs(po->src_col));
+        if (po->energy > 0 && reach > 1)
+            return siren_fail(SIREN_EINVAL, "the energy term needs the pulse inside the "
+                              "square: c t_max + %g + max |source| = %g > 1",
+                              SIREN_PDE_ENERGY_MARGIN, reach);
     }
     return SIREN_OK;
 }
@@ -578,7 +784,7 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
     siren_net *net = NULL;
     siren_loop L = {0};
     pde_workers P;
-    float *grad = NULL, *bx = NULL, *baux = NULL;
+    float *grad = NULL, *bx = NULL, *baux = NULL, *ex = NULL, *ew = NULL;
     int have_workers = 0;
     *out = NULL;
     memset(res, 0, sizeof *res);
@@ -601,14 +807,35 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
     c.out_features = helm ? 2 : 1;
     if ((st = siren_net_create(&c, opt->seed, &net)) || (st = set_meta(net, kind, po)))
         goto fail;
-    if ((st = workers_create(&P, net, kind, po, threads, hi - lo))) goto fail;
+    /* the energy term: every shard draws every slice, and does its own */
+    enum { ES = SIREN_PDE_ENERGY_SLICES, EM = SIREN_PDE_ENERGY_MAX };
+    const int energy = !helm && po->energy > 0;
+    size_t e_n[ES], e_in[ES], elo, ehi;
+    siren_shard_slice(opt, ES, &elo, &ehi);
+    if ((st = workers_create(&P, net, kind, po, threads, hi - lo, energy ? EM : 0)))
+        goto fail;
     have_workers = 1;
     grad = malloc(net->n_params * sizeof *grad);
     bx = malloc(N * d * sizeof *bx);
     baux = malloc(N * 3 * sizeof *baux);
-    if (!grad || !bx || !baux) {
+    if (energy) {
+        ex = malloc((size_t)ES * EM * 3 * sizeof *ex);
+        ew = malloc((size_t)ES * EM * sizeof *ew);
+    }
+    if (!grad || !bx || !baux || (energy && (!ex || !ew))) {
         st = siren_fail(SIREN_ENOMEM, "out of memory for %zu collocation points", N);
         goto fail;
+    }
+    if (energy) {
+        P.ex = ex;
+        P.ew = ew;
+        P.e_n = e_n;
+        P.e_in = e_in;
+        P.e_lo = (int)elo;
+        P.e_hi = (int)ehi;
+        P.e_count = ES;
+        P.e_scale = po->energy;
+        P.e0 = siren_pde_energy0(po);
     }
     if ((st = siren_loop_open(&L, net, opt, NULL, N, N, threads))) goto fail;
     siren_pde_opts po_step = *po; /* the curriculum's wavenumber at a step */
@@ -627,15 +854,32 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
         po_step.k = siren_pde_k_at(po, L.step, opt->steps);
         /* every shard draws the whole batch (the same RNG state on all) */
         siren_pde_sample(kind, po, &L.ck.rng, L.step, opt->steps, N, S, bx, baux);
+        /* the energy slices after the batch, stratified over the window
+         * (drawn only with the term, so that without it the run is the
+         * one before it) */
+        if (energy) {
+            const double win = wave_window(po, L.step, opt->steps);
+            for (int j = 0; j < ES; j++) {
+                const double t = win * (j + siren_rng_uniform(&L.ck.rng)) / ES;
+                e_n[j] = siren_pde_energy_sample(po, &L.ck.rng, t, ex + (size_t)3 * j * EM,
+                                                 ew + (size_t)j * EM, e_in + j);
+            }
+        }
         /* the official terms, then (causal) pde_step's causal sums, then
-         * the reduce's stop vote */
-        double parts[3 + 1 + 2 * NBIN + 1];
+         * (energy) its parts, then the reduce's stop vote */
+        double parts[3 + 1 + 2 * NBIN + 3 + 1];
+        const int ne = causal ? 4 + 2 * NBIN : 3;
         pde_step(net, &P, bx + lo * d, baux + 3 * lo, hi - lo, grad, parts,
-                 causal ? parts + 3 : NULL);
-        if ((st = siren_loop_reduce(&L, grad, parts, causal ? 4 + 2 * NBIN : 3))) goto fail;
+                 causal ? parts + 3 : NULL, energy ? parts + ne : NULL);
+        if ((st = siren_loop_reduce(&L, grad, parts, ne + (energy ? 3 : 0)))) goto fail;
         const double loss = parts[0] + parts[1] + parts[2];
         res->loss = loss;
         memcpy(res->terms, parts, sizeof res->terms);
+        if (energy) {
+            res->energy_term = parts[ne];
+            res->energy_in = parts[ne + 1];
+            res->energy_out = parts[ne + 2];
+        }
         res->causal_loss = causal ? parts[3] + parts[1] + parts[2] : loss;
         if (causal) {
             double wmin = 1;
@@ -657,13 +901,13 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
     res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
     siren_loop_close(&L);
     workers_free(&P);
-    free(grad); free(bx); free(baux);
+    free(grad); free(bx); free(baux); free(ex); free(ew);
     *out = net;
     return st;
 fail:
     siren_loop_close(&L);
     if (have_workers) workers_free(&P);
-    free(grad); free(bx); free(baux);
+    free(grad); free(bx); free(baux); free(ex); free(ew);
     siren_net_free(net);
     return st;
 }

@@ -116,4 +116,43 @@ double siren_pde_loss_causal(const siren_net *net, siren_pde_kind kind,
                              const double *bin_w, float *grad, double terms[3],
                              double *bin_loss);
 
+/* The energy term (siren_pde_opts.energy). The wave equation conserves
+ * E(t) = the integral of u_t^2 + c^2 |grad u|^2 over the plane, and the
+ * pulse stays inside the square while c t + 0.1 + max |x0| <= 1 (checked),
+ * so E over the square is E0 = E(0) throughout: ... */
+#define SIREN_PDE_ENERGY_MARGIN 0.1 /* the disc: radius c t + this (4.5 std) */
+#define SIREN_PDE_ENERGY_BAND 0.08  /* the ring's band: c t +- this */
+#define SIREN_PDE_ENERGY_SIDE 8     /* each disc group: SIDE x SIDE strata */
+#define SIREN_PDE_ENERGY_GRID 12    /* outside: the square's GRID x GRID cells */
+#define SIREN_PDE_ENERGY_MAX \
+    (2 * SIREN_PDE_ENERGY_SIDE * SIREN_PDE_ENERGY_SIDE + \
+     SIREN_PDE_ENERGY_GRID * SIREN_PDE_ENERGY_GRID)
+/* ... E0 = c^2 times the integral of |grad u0|^2 = pi c^2 A^2 (A the
+ * pulse's peak; whatever its variance) ... */
+double siren_pde_energy0(const siren_pde_opts *po);
+/* ... estimated at time t from one slice of points x (n, 3) (t, row, col)
+ * with weights wq (n), E ~ sum_i wq_i e(x_i): the first *n_in in the disc
+ * |x - x0| <= R = c t + margin (that holds the true solution), half of
+ * them uniform over its area and half uniform in radius over the band
+ * c t +- band (the ring where the energy is), each SIDE x SIDE strata of
+ * (radius, angle) with a jittered point each, the weights those of the
+ * two groups' mixture (1 / the expected number of points per unit area:
+ * unbiased, and at most pi R^2 / (SIDE^2)); then the points of a jittered
+ * GRID x GRID grid over the square that fall outside the disc, weight the
+ * cell's area. Returns n (at most SIREN_PDE_ENERGY_MAX). Draws from rng in
+ * a fixed order. */
+size_t siren_pde_energy_sample(const siren_pde_opts *po, siren_rng *rng, double t,
+                               float *x, float *wq, size_t *n_in);
+/* The energy term of `slices` slices of the network (slice j: n[j]
+ * points at x + 3 j SIREN_PDE_ENERGY_MAX, weights at wq + j
+ * SIREN_PDE_ENERGY_MAX, the first n_in[j] in the disc, as sampled):
+ * mean_j (|E_in,j - E0| + E_out,j) / E0, returned, and with grad its
+ * parameter gradient; parts (NULL, or 3) the term, mean_j E_in,j / E0,
+ * mean_j E_out,j / E0. NAN when out of memory or the network is not a
+ * wave model. */
+double siren_pde_energy_loss(const siren_net *net, const siren_pde_opts *po,
+                             const float *x, const float *wq, const size_t *n,
+                             const size_t *n_in, int slices, int threads, float *grad,
+                             double parts[3]);
+
 #endif
