@@ -124,6 +124,10 @@ static const char *fit_help =
     "  --l1 A               after each step, shrink the hidden-to-hidden weights\n"
     "                       towards 0 by lr x A (the proximal step of A sum|W|)\n"
     "  --bound-hidden C     after each step, clip them to [-C, C] (TUNER's bound)\n"
+    "  --band-penalty W     image, tuner: add W x the mean square of the model's\n"
+    "                       part above the image's Nyquist band, along random\n"
+    "                       rows and columns sampled at 8x over one period\n"
+    "  --band-lines N       rows and as many columns per step (16)\n"
     "  --l1-units A         after each step, shrink each hidden unit's outgoing\n"
     "                       weights as a group by lr x A (group lasso: unneeded\n"
     "                       units reach 0 whole, for siren prune)\n"
@@ -444,7 +448,7 @@ int cli_fit(int argc, char **argv) {
     siren_train_opts opt = siren_train_opts_default();
     const char *input = NULL, *input2 = NULL, *mask_path = NULL, *output = NULL,
                *log_path = NULL, *v;
-    int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0,
+    int json = 0, quiet = 0, sw = 0, sh = 0, steps_set = 0, batch_set = 0, band_lines_set = 0,
         points_set = 0, omega_set = 0, mix = 0, max_frames = 0, frac_set = 0;
     size_t max_samples = 0;
     double sample_frac = 0.0038;
@@ -509,6 +513,12 @@ int cli_fit(int argc, char **argv) {
             opt.l1_units = (float)cli_double(cmd, "--l1-units", v, 0, 1e6);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--bound-hidden")))
             opt.bound_hidden = (float)cli_double(cmd, "--bound-hidden", v, 1e-9, 1e6);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--band-penalty")))
+            opt.band_penalty = cli_double(cmd, "--band-penalty", v, 1e-9, 1e9);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--band-lines"))) {
+            opt.band_lines = (int)cli_int(cmd, "--band-lines", v, 1, 4096);
+            band_lines_set = 1;
+        }
         else if ((v = cli_opt(cmd, argc, argv, &i, "--steps"))) {
             opt.steps = (int)cli_int(cmd, "--steps", v, 0, 100000000);
             steps_set = 1;
@@ -595,6 +605,16 @@ int cli_fit(int argc, char **argv) {
     if (inpaint && !keep_set && !mask_path) io.keep_frac = 1;
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
     cli_apply_arch(cmd, &cfg, arch, init_first, init_hidden, pe_freqs, ff_features);
+    if (band_lines_set && !(opt.band_penalty > 0))
+        cli_usage_error(cmd, "--band-lines needs --band-penalty W");
+    if (opt.band_penalty > 0) {
+        if (!is_image || inpaint)
+            cli_usage_error(cmd, "--band-penalty is for the image task (not inpainting)");
+        if (cfg.init_first != SIREN_INIT_TUNER)
+            cli_usage_error(cmd, "--band-penalty needs a periodic model: --init-first tuner");
+        if (opt.batch != 0)
+            cli_usage_error(cmd, "--band-penalty fits the full batch (no --batch N)");
+    }
     if (opt.checkpoint_every > 0 && !opt.checkpoint)
         cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
     /* under mpirun with several ranks: data parallel (cli/mpi.c) */

@@ -472,6 +472,17 @@ typedef struct {
     int shard_rank, shard_count;
     siren_reduce_fn reduce;
     void *reduce_user;
+    /* Image fits of a periodic (TUNER) model only: band_penalty > 0 adds
+     * band_penalty x the mean square of the model's part above the fitted
+     * image's Nyquist band (|k_row|, |k_col| <= half the longer side, in
+     * cycles per period) to the MSE, estimated every step along
+     * band_lines rows and as many columns drawn at random over one
+     * period, each sampled at 8x the fitted side; the frequencies the
+     * pixels cannot constrain are then kept out of the model instead of
+     * filling the space between the pixels (siren spectrum shows them).
+     * Full batch, no shards. 0: off (the default); band_lines default 16. */
+    double band_penalty;
+    int band_lines;
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);

@@ -87,3 +87,16 @@ ok(abs(out6 - o["energy_outside"]) < 1e-3 * out6 + 1e-9 and
    f"{o['energy_outside']:.5f}, {out16:.6f} vs {o['energy_above_nyquist']:.6f})")
 PYEOF
 r=$("$S" spectrum data/camera.png -o "$T/x.jpg" 2>&1); [ $? -eq 2 ] && echo "ok - a non-PNG output is refused ($r)" || echo "not ok - a non-PNG output: $r"
+# --band-penalty: a fit with it puts less energy above Nyquist than the same
+# fit without (measured by `siren spectrum`); refused without a period
+for bp in 0 10; do
+    extra=""; [ "$bp" != 0 ] && extra="--band-penalty $bp"
+    "$S" fit image data/camera.png --size 32x32 --steps 150 --lr 1e-3 --hidden 32 --init-first tuner \
+        --freeze-first --threads 1 --quiet $extra -o "$T/bp$bp.safetensors" || echo "not ok - fit $extra"
+    eval "e$bp=\$(\"\$S\" spectrum \"\$T/bp$bp.safetensors\" -o \"\$T/bp.png\" --json | \"\$PY\" -c 'import json,sys; print(json.load(sys.stdin)[\"energy_above_nyquist\"])')"
+done
+"$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(('ok - ' if b < a / 5 else 'not ok - ') + 'fit --band-penalty 10: energy above Nyquist %.4g%% against %.4g%% without' % (100 * b, 100 * a))" "$e0" "$e10"
+r=$("$S" fit image data/camera.png --size 32x32 --steps 1 --band-penalty 1 -o "$T/x.safetensors" 2>&1)
+[ $? -eq 2 ] && echo "ok - --band-penalty without --init-first tuner is a usage error ($r)" || echo "not ok - --band-penalty without tuner: $r"
+r=$("$S" fit image data/camera.png --size 32x32 --steps 1 --band-lines 4 -o "$T/x.safetensors" 2>&1)
+[ $? -eq 2 ] && echo "ok - --band-lines without --band-penalty is a usage error ($r)" || echo "not ok - --band-lines alone: $r"

@@ -60,7 +60,8 @@ class siren_train_opts(Structure):
                 ("jump_factor", c_double), ("max_retries", c_int),
                 ("l1", c_float), ("bound_hidden", c_float), ("l1_units", c_float),
                 ("shard_rank", c_int), ("shard_count", c_int),
-                ("reduce", siren_reduce_fn), ("reduce_user", c_void_p)]
+                ("reduce", siren_reduce_fn), ("reduce_user", c_void_p),
+                ("band_penalty", c_double), ("band_lines", c_int)]
 
 
 class siren_fit_result(Structure):

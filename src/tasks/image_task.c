@@ -83,6 +83,18 @@ fail:
     return st;
 }
 
+/* The values fit, or with opt->band_penalty the band-limited one over
+ * the model's period (a TUNER model's; others have none). */
+static siren_status train_image(siren_net *net, const siren_image *img,
+                                const float *coords, const float *targets,
+                                const siren_train_opts *opt, siren_fit_result *res) {
+    const size_t n = (size_t)img->width * img->height;
+    if (opt->band_penalty == 0) return siren_train_values(net, coords, targets, n, opt, res);
+    const int side = img->width > img->height ? img->width : img->height;
+    return siren_train_band(net, coords, targets, n, siren_meta_num(net, "tuner_period", 0),
+                            side, opt, res);
+}
+
 siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
                              const siren_train_opts *opt, siren_net **out,
                              siren_fit_result *res) {
@@ -100,7 +112,7 @@ siren_status siren_fit_image(const siren_image *img, const siren_config *cfg,
     for (size_t i = 0; i < n * img->channels; i++)
         targets[i] = 2.0f * img->data[i] - 1.0f;
     /* diverged: the model is the last good state, and the caller gets it */
-    st = siren_train_values(net, coords, targets, n, opt, res);
+    st = train_image(net, img, coords, targets, opt, res);
     if (st && st != SIREN_EDIVERGED) goto fail;
     free(coords);
     free(targets);
@@ -135,7 +147,7 @@ siren_status siren_refit_image(siren_net *net, const siren_image *img,
     if ((st = siren_net_set_meta(net, "image_width", buf))) goto done;
     snprintf(buf, sizeof buf, "%d", img->height);
     if ((st = siren_net_set_meta(net, "image_height", buf))) goto done;
-    st = siren_train_values(net, coords, targets, n, opt, res);
+    st = train_image(net, img, coords, targets, opt, res);
 done:
     free(coords);
     free(targets);

@@ -37,6 +37,7 @@ siren_train_opts siren_train_opts_default(void) {
     o.l1 = 0;
     o.bound_hidden = 0;
     o.l1_units = 0;
+    o.band_lines = 16;
     return o;
 }
 

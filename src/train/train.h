@@ -31,6 +31,29 @@ siren_status siren_train_values_loss(siren_net *net, const float *coords,
                                      const siren_train_opts *opt,
                                      siren_fit_result *res);
 
+/* siren_train_values (MSE, full batch) plus opt->band_penalty times the
+ * mean square of the model's part above the band |k| <= side / 2 (cycles
+ * per period, `period` in (row, col)) along opt->band_lines random rows
+ * and as many columns per step (band.c says how and why). res->psnr_db
+ * is the pixels'. */
+siren_status siren_train_band(siren_net *net, const float *coords, const float *targets,
+                              size_t n, double period, int side,
+                              const siren_train_opts *opt, siren_fit_result *res);
+
+/* The pieces, for tests: A (M, M), the projection of length-M periodic
+ * sequences onto the frequencies |k| <= K (K < M / 2); and the part of L
+ * lines of y (line l's sample q at l M + q, ch channels interleaved)
+ * outside |k| <= K along each line into h (same layout), F and T (M, L)
+ * scratch; returns the sum of h^2. */
+void siren_band_projection(int M, int K, float *A);
+/* The penalty alone, weight 1: mean(h^2) along `lines` rows and columns
+ * drawn from seed, and with grad its gradient (overwritten); NAN on bad
+ * arguments or no memory. */
+double siren_band_loss(const siren_net *net, double period, int side, int lines,
+                       uint64_t seed, int threads, float *grad);
+double siren_band_highpass(int M, int L, int ch, const float *A, const float *y, float *h,
+                           float *F, float *T);
+
 /* Training points that are not held as arrays: `point` writes point i's
  * coordinates x (in) and targets t (out). For signals whose coordinates
  * would not fit in memory (video: 3 floats per voxel). */
