@@ -88,13 +88,33 @@ $S fit image data/camera.png --size 16x16 --hidden 8 --layers 1 --steps 2 --quie
 cp "$T/keep.st" "$T/keep.bak"
 ( ulimit -f 40; $S fit image data/camera.png --size 16x16 --hidden 256 --layers 2 --steps 1 --quiet -o "$T/keep.st" ) 2>"$T/e5"
 rc=$?
-if [ $rc -eq 1 ] && grep -q 'keep.st' "$T/e5" && cmp -s "$T/keep.st" "$T/keep.bak" && ! ls "$T" | grep -q '\.tmp\.'; then
+if [ $rc -eq 1 ] && grep -q 'keep.st' "$T/e5" && cmp -s "$T/keep.st" "$T/keep.bak" && ! ls "$T" | grep -q 'keep\.st\.tmp\.'; then
     ok "file size limit while writing a model: exit 1, old model intact, no temporary file ($(cat "$T/e5"))"
 else
     notok "file size limit: exit $rc, old model intact: $(cmp -s "$T/keep.st" "$T/keep.bak" && echo yes || echo no): $(cat "$T/e5")"
 fi
 ( ulimit -f 40; $S render "$T/full.st" -o "$T/big.png" --size 2048x2048 ) 2>"$T/e6"
 rc=$?
-[ $rc -eq 1 ] && [ ! -e "$T/big.png" ] && ! ls "$T" | grep -q '\.tmp\.' && ok "file size limit while writing a PNG: exit 1, nothing left ($(cat "$T/e6"))" \
+[ $rc -eq 1 ] && [ ! -e "$T/big.png" ] && ! ls "$T" | grep -q 'big\.png\.tmp\.' && ok "file size limit while writing a PNG: exit 1, nothing left ($(cat "$T/e6"))" \
     || notok "file size limit, PNG: exit $rc: $(cat "$T/e6")"
+# A pipe or device as the output (-o /dev/null, a FIFO) is written in
+# place, not replaced by a regular file through the rename (as root that
+# would destroy /dev/null). A FIFO stands in for the device here, so a
+# regression cannot harm the machine running the test.
+mkfifo "$T/fifo"
+cat "$T/fifo" > "$T/fromfifo" &
+cpid=$!
+$S fit image data/camera.png --size 16x16 --hidden 8 --layers 1 --steps 2 --quiet -o "$T/fifo" 2>"$T/e7"
+rc=$?
+wait $cpid
+if [ $rc -eq 0 ] && [ -p "$T/fifo" ] && $S info "$T/fromfifo" >/dev/null 2>&1 && ! ls "$T" | grep -q 'fifo\.tmp\.'; then
+    ok "a FIFO as the output: written through it, still a FIFO, the model read back whole"
+else
+    notok "FIFO output: exit $rc, still a FIFO: $([ -p "$T/fifo" ] && echo yes || echo no): $(cat "$T/e7")"
+fi
+mkdir "$T/adir.safetensors"
+$S fit image data/camera.png --size 16x16 --hidden 8 --layers 1 --steps 1 --quiet -o "$T/adir.safetensors" 2>"$T/e8"
+rc=$?
+[ $rc -eq 1 ] && grep -q 'is a directory' "$T/e8" && ok "a directory as the output: exit 1 ($(cat "$T/e8"))" \
+    || notok "directory output: exit $rc: $(cat "$T/e8")"
 exit 0

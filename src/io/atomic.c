@@ -38,6 +38,18 @@ siren_status siren_atomic_open(const char *path, FILE **fp, char **tmp_path) {
     *fp = NULL;
     *tmp_path = NULL;
     if (len == 0) return siren_fail(SIREN_EINVAL, "empty output file name");
+    /* A device or a pipe (-o /dev/null, -o /dev/stdout, a FIFO) is written
+     * in place: a rename would replace it with a regular file, which as
+     * root destroys /dev/null for every process on the machine. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return siren_fail(SIREN_EIO, "%s: is a directory", path);
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        *fp = fopen(path, "wb");
+        if (!*fp)
+            return siren_fail(SIREN_EIO, "%s: cannot open (%s)", path, strerror(errno));
+        return SIREN_OK; /* *tmp_path NULL: commit and abort only close */
+    }
     tmp = malloc(len + sizeof suffix);
     if (!tmp) return siren_fail(SIREN_ENOMEM, "%s: out of memory", path);
     memcpy(tmp, path, len);
@@ -68,6 +80,12 @@ siren_status siren_atomic_commit(const char *path, FILE *fp, char *tmp_path) {
     int err = 0;
 
     errno = 0;
+    if (!tmp_path) { /* written in place (siren_atomic_open) */
+        if (fflush(fp) != 0 || ferror(fp)) err = errno ? errno : EIO;
+        if (fclose(fp) != 0 && !err) err = errno ? errno : EIO;
+        if (err) return siren_fail(SIREN_EIO, "%s: cannot write (%s)", path, strerror(err));
+        return SIREN_OK;
+    }
     if (fflush(fp) != 0 || ferror(fp))
         err = errno ? errno : EIO;
     else if (fsync(fileno(fp)) != 0)

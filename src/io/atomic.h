@@ -12,7 +12,10 @@
  * with the permissions a plain fopen would give) for writing in binary.
  * On success *fp and *tmp_path (malloc'ed) belong to the caller until
  * siren_atomic_commit or siren_atomic_abort. Fails with SIREN_EIO when the
- * directory is missing or not writable. */
+ * directory is missing or not writable, or path is a directory. A path that
+ * exists and is not a regular file (a device such as /dev/null, a FIFO) is
+ * opened in place instead, *tmp_path NULL: renaming onto it would replace
+ * the device with a file. */
 siren_status siren_atomic_open(const char *path, FILE **fp, char **tmp_path);
 
 /* fflush + fsync + fclose + rename(tmp_path, path). On any failure
