@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "train/loop.h"
 #include "train/train.h"
+#include "train/workers.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -38,75 +39,22 @@ int siren_inpaint_prior_parse(const char *name) {
 
 /* Points per chunk of the prior: a chunk's jets (6 channels x 4 layers x
  * 256 floats per point for the Hessian) stay in the caches (pde.c). */
-enum { PRIOR_CHUNK = 512, MAX_WORKERS = 64 };
+enum { PRIOR_CHUNK = 512 };
 
-/* One thread's buffers for the prior. TV on a scalar output runs the
- * double backward (gw, about 2/3 of the gradient jets' GEMMs in 2-D,
- * DESIGN §3); TV on several outputs the gradient jets, the Hessian prior
- * the HESS jets (jw). */
-typedef struct {
-    siren_grad_work *gw;
-    siren_jet_work *jw;
-    float *gout;       /* upstream gradients of a chunk */
-    float *gsum, *gc;  /* this thread's parameter gradient, one chunk's */
-    double sum;        /* this thread's unweighted prior sum */
-} prior_worker;
-
-typedef struct {
-    siren_inpaint_prior kind;
-    int T;
-    size_t chunk;
-    prior_worker w[MAX_WORKERS];
-} prior_workers;
-
-static void workers_free(prior_workers *P) {
-    for (int t = 0; t < P->T; t++) {
-        siren_grad_work_free(P->w[t].gw);
-        siren_jet_work_free(P->w[t].jw);
-        free(P->w[t].gout);
-        free(P->w[t].gsum);
-        free(P->w[t].gc);
-    }
-    memset(P->w, 0, sizeof P->w);
-    P->T = 0;
-}
-
-static siren_status workers_create(prior_workers *P, const siren_net *net,
-                                   siren_inpaint_prior kind, int threads, size_t cap) {
-    siren_status st;
+/* Each thread's buffers for the prior's points (cap of them; none without
+ * a prior). TV on a scalar output runs the double backward (about 2/3 of
+ * the gradient jets' GEMMs in 2-D, DESIGN §3); TV on several outputs the
+ * gradient jets, the Hessian prior the HESS jets. */
+static siren_status prior_workers(siren_workers *P, const siren_net *net,
+                                  siren_inpaint_prior kind, int threads, size_t cap) {
     memset(P, 0, sizeof *P);
-    P->kind = kind;
     if (kind == SIREN_INPAINT_PRIOR_NONE || cap == 0) return SIREN_OK;
-    P->T = threads < MAX_WORKERS ? threads : MAX_WORKERS;
-    P->chunk = cap < PRIOR_CHUNK ? cap : PRIOR_CHUNK;
-    const size_t m = (size_t)net->cfg.out_features, d = (size_t)net->cfg.in_features;
-    const int dbl = kind == SIREN_INPAINT_PRIOR_TV && m == 1 &&
-                    net->cfg.encoding == SIREN_ENC_NONE;
-    for (int t = 0; t < P->T; t++) {
-        prior_worker *w = P->w + t;
-        size_t gn;
-        if (dbl) {
-            st = siren_grad_work_create(net, P->chunk, 1, &w->gw);
-            gn = P->chunk * d;
-        } else {
-            st = siren_jet_work_create(net, kind == SIREN_INPAINT_PRIOR_TV
-                                                ? SIREN_JET_GRAD : SIREN_JET_HESS,
-                                       P->chunk, 1, &w->jw);
-            gn = w->jw ? (size_t)w->jw->channels * P->chunk * m : 0;
-        }
-        if (st) {
-            workers_free(P);
-            return st;
-        }
-        w->gout = malloc(gn * sizeof *w->gout);
-        w->gsum = malloc(net->n_params * sizeof *w->gsum);
-        w->gc = malloc(net->n_params * sizeof *w->gc);
-        if (!w->gout || !w->gsum || !w->gc) {
-            workers_free(P);
-            return siren_fail(SIREN_ENOMEM, "out of memory for the prior's buffers");
-        }
-    }
-    return SIREN_OK;
+    const int pass = kind == SIREN_INPAINT_PRIOR_HESSIAN ? SIREN_JET_HESS
+                     : net->cfg.out_features == 1 && net->cfg.encoding == SIREN_ENC_NONE
+                         ? SIREN_DOUBLE_BACKWARD
+                         : SIREN_JET_GRAD;
+    const size_t chunk = cap < PRIOR_CHUNK ? cap : PRIOR_CHUNK;
+    return siren_workers_create(P, net, pass, threads, chunk);
 }
 
 static float sgn(float v) { return (float)((v > 0) - (v < 0)); }
@@ -117,7 +65,7 @@ static float sgn(float v) { return (float)((v > 0) - (v < 0)); }
  * twice, as the official norm of the flattened Hessian). With want_grad,
  * the gradient of `scale` times that sum added to w->gsum. The Frobenius
  * norm's gradient at H = 0 is taken as 0 (a subgradient). */
-static double prior_chunk(const siren_net *net, prior_worker *w,
+static double prior_chunk(const siren_net *net, siren_worker *w,
                           siren_inpaint_prior kind, const float *x, size_t n,
                           float scale, int want_grad) {
     const int d = net->cfg.in_features, m = net->cfg.out_features;
@@ -172,10 +120,7 @@ static double prior_chunk(const siren_net *net, prior_worker *w,
         }
         if (want_grad) siren_jet_backward(net, w->jw, n, g, w->gc);
     }
-    if (want_grad) {
-#pragma omp simd
-        for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
-    }
+    if (want_grad) siren_worker_add(w, net->n_params);
     return s;
 }
 
@@ -183,32 +128,25 @@ static double prior_chunk(const siren_net *net, prior_worker *w,
  * scale times it (overwriting grad). Each thread sums its own chunks; the
  * sums are added in thread order, so the result depends on the thread
  * count only. */
-static double prior_step(const siren_net *net, prior_workers *P, const float *x,
-                         size_t n, float scale, float *grad) {
+static double prior_step(const siren_net *net, siren_workers *P,
+                         siren_inpaint_prior kind, const float *x, size_t n,
+                         float scale, float *grad) {
     const int d = net->cfg.in_features;
     const size_t chunk = P->chunk, nch = n ? (n + chunk - 1) / chunk : 0;
+    double sum[SIREN_WORKERS_MAX] = {0}; /* each thread's */
 #pragma omp parallel num_threads(P->T)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        prior_worker *w = P->w + t;
-        w->sum = 0;
+        siren_worker *w = P->w + t;
         if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
         for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
             const size_t off = c * chunk, cnt = n - off < chunk ? n - off : chunk;
-            w->sum += prior_chunk(net, w, P->kind, x + off * d, cnt, scale, grad != NULL);
+            sum[t] += prior_chunk(net, w, kind, x + off * d, cnt, scale, grad != NULL);
         }
-        if (grad) {
-#pragma omp barrier
-#pragma omp for schedule(static)
-            for (size_t k = 0; k < net->n_params; k++) {
-                float s = 0;
-                for (int u = 0; u < nt; u++) s += P->w[u].gsum[k];
-                grad[k] = s;
-            }
-        }
+        if (grad) siren_workers_reduce(P, net->n_params, grad);
     }
     double s = 0;
-    for (int t = 0; t < P->T; t++) s += P->w[t].sum;
+    for (int t = 0; t < P->T; t++) s += sum[t];
     return s;
 }
 
@@ -257,13 +195,12 @@ double siren_inpaint_loss(const siren_net *net, const float *x, const float *t,
                           double k1, const float *xp, size_t np, int threads,
                           float *grad, double terms[2]) {
     const int T = siren_threads_resolve(threads), m = net->cfg.out_features;
-    prior_workers P;
+    siren_workers P = {0};
     siren_work *vw = NULL;
     float *gy = NULL, *gp = NULL;
     double *partial = malloc(T * sizeof *partial), loss = NAN;
-    memset(&P, 0, sizeof P);
     if (!partial || (n && siren_work_create(net, n, T, &vw)) ||
-        workers_create(&P, net, kind, T, np))
+        prior_workers(&P, net, kind, T, np))
         goto done;
     gy = malloc((n ? n : 1) * m * sizeof *gy);
     gp = malloc(net->n_params * sizeof *gp);
@@ -278,7 +215,7 @@ double siren_inpaint_loss(const siren_net *net, const float *x, const float *t,
     }
     const double ps = prior_scale(net, kind, k1, np);
     if (ps > 0) {
-        psum = prior_step(net, &P, xp, np, (float)ps, grad ? gp : NULL);
+        psum = prior_step(net, &P, kind, xp, np, (float)ps, grad ? gp : NULL);
         if (grad)
             for (size_t k = 0; k < net->n_params; k++) grad[k] += gp[k];
     }
@@ -286,7 +223,7 @@ double siren_inpaint_loss(const siren_net *net, const float *x, const float *t,
     if (terms) memcpy(terms, t2, sizeof t2);
     loss = t2[0] + t2[1];
 done:
-    workers_free(&P);
+    siren_workers_free(&P);
     siren_work_free(vw);
     free(gy); free(gp); free(partial);
     return loss;
@@ -306,12 +243,11 @@ siren_status siren_train_inpaint(siren_net *net, const float *coords,
     const size_t np = kind == SIREN_INPAINT_PRIOR_NONE ? 0 : prior_points;
     siren_status st = SIREN_OK;
     siren_loop L = {0};
-    prior_workers P;
+    siren_workers P = {0};
     siren_work *vw = NULL;
     float *grad = NULL, *gp = NULL, *gy = NULL, *bx = NULL, *bt = NULL, *xp = NULL;
     size_t *perm = NULL;
     double *partial = NULL;
-    memset(&P, 0, sizeof P);
     memset(res, 0, sizeof *res);
     res->accuracy = NAN;
     res->psnr_db = NAN;
@@ -341,7 +277,7 @@ siren_status siren_train_inpaint(siren_net *net, const float *coords,
     const double data_div = (double)cap * (double)n_all * m / (double)n;
     const double ps = prior_scale(net, kind, k1, np);
     if ((st = siren_work_create(net, mc, threads, &vw)) ||
-        (st = workers_create(&P, net, kind, threads, phi - plo)))
+        (st = prior_workers(&P, net, kind, threads, phi - plo)))
         goto done;
     grad = malloc(net->n_params * sizeof *grad);
     gp = malloc(net->n_params * sizeof *gp);
@@ -381,7 +317,8 @@ siren_status siren_train_inpaint(siren_net *net, const float *coords,
                            0, 0};
         siren_net_backward(net, vw, mc, gy, grad);
         if (ps > 0) {
-            parts[1] = ps * prior_step(net, &P, xp + plo * din, phi - plo, (float)ps, gp);
+            parts[1] = ps * prior_step(net, &P, kind, xp + plo * din, phi - plo,
+                                       (float)ps, gp);
             for (size_t k = 0; k < net->n_params; k++) grad[k] += gp[k];
         }
         if ((st = siren_loop_reduce(&L, grad, parts, 2))) goto done;
@@ -425,7 +362,7 @@ siren_status siren_train_inpaint(siren_net *net, const float *coords,
     }
 done:
     siren_loop_close(&L);
-    workers_free(&P);
+    siren_workers_free(&P);
     siren_work_free(vw);
     free(grad); free(gp); free(gy); free(bx); free(bt); free(xp); free(perm); free(partial);
     return st;

@@ -18,6 +18,7 @@
 #include "train/loop.h"
 #include "train/pde.h"
 #include "train/train.h"
+#include "train/workers.h"
 #include "util/error.h"
 
 typedef double complex cplx;
@@ -312,14 +313,15 @@ size_t siren_pde_energy_sample(const siren_pde_opts *po, siren_rng *rng, double 
 
 /* As siren_train_derivs: each thread runs the network on its own chunks of
  * points with single-threaded GEMMs and sums its own gradient; the sums
- * are added in thread order, so results depend on the thread count only. */
-enum { PDE_CHUNK = 512, PDE_MAX_THREADS = 64 };
+ * are added in thread order, so results depend on the thread count only
+ * (workers.h). */
+enum { PDE_CHUNK = 512 };
 
 enum { NBIN = SIREN_PDE_CAUSAL_BINS };
 
+/* One thread's sums over a step, and its energy term's buffers (its
+ * points' buffers and gradient are the pool's worker of the same index). */
 typedef struct {
-    siren_jet_work *jw;
-    float *gout, *gsum, *gc;
     double terms[3];
     /* wave, causal weighting: the residual term weighted by the bins'
      * weights, and per bin the sums of w |r| and of w (the group weight w) */
@@ -331,7 +333,7 @@ typedef struct {
     siren_jet_work *ejw;
     float *egout;
     double eparts[3];
-} pde_worker;
+} pde_thread;
 
 typedef struct {
     siren_pde_kind kind;
@@ -339,8 +341,7 @@ typedef struct {
     double phase_k; /* the k of the phase factor (not the curriculum's) */
     const double *bin_w; /* wave: the causal weights of the time bins; NULL:
                             all 1 (the official loss) */
-    int T;
-    size_t chunk;
+    siren_workers pool; /* the points' D2 jets, each thread's gradient */
     /* wave, the energy term: slices [e_lo, e_hi) of e_count (the mean is
      * over all e_count; a shard does its own), slice j's e_n[j] points at
      * ex + 3 j SIREN_PDE_ENERGY_MAX, their weights at ew + j
@@ -350,19 +351,16 @@ typedef struct {
     const size_t *e_n, *e_in;
     int e_lo, e_hi, e_count;
     double e_scale, e0;
-    pde_worker w[PDE_MAX_THREADS];
+    pde_thread th[SIREN_WORKERS_MAX];
 } pde_workers;
 
 static void workers_free(pde_workers *P) {
-    for (int t = 0; t < P->T; t++) {
-        siren_jet_work_free(P->w[t].jw);
-        free(P->w[t].gout);
-        free(P->w[t].gsum);
-        free(P->w[t].gc);
-        siren_jet_work_free(P->w[t].ejw);
-        free(P->w[t].egout);
+    for (int t = 0; t < P->pool.T; t++) {
+        siren_jet_work_free(P->th[t].ejw);
+        free(P->th[t].egout);
     }
-    memset(P->w, 0, sizeof P->w);
+    siren_workers_free(&P->pool);
+    memset(P->th, 0, sizeof P->th);
 }
 
 /* ecap: points per energy slice (0: no energy term's buffers). */
@@ -374,28 +372,17 @@ static siren_status workers_create(pde_workers *P, const siren_net *net,
     P->kind = kind;
     P->po = po;
     P->phase_k = po->k;
-    P->T = threads < PDE_MAX_THREADS ? threads : PDE_MAX_THREADS;
-    P->chunk = cap < PDE_CHUNK ? (cap ? cap : 1) : PDE_CHUNK;
+    if ((st = siren_workers_create(&P->pool, net, SIREN_JET_D2, threads,
+                                   cap < PDE_CHUNK ? (cap ? cap : 1) : PDE_CHUNK)))
+        return st;
     const size_t m = (size_t)net->cfg.out_features;
-    for (int t = 0; t < P->T; t++) {
-        pde_worker *w = P->w + t;
-        if ((st = siren_jet_work_create(net, SIREN_JET_D2, P->chunk, 1, &w->jw))) {
+    for (int t = 0; t < P->pool.T && ecap; t++) {
+        pde_thread *s = P->th + t;
+        if ((st = siren_jet_work_create(net, SIREN_JET_GRAD, ecap, 1, &s->ejw))) {
             workers_free(P);
             return st;
         }
-        w->gout = malloc((size_t)w->jw->channels * P->chunk * m * sizeof *w->gout);
-        w->gsum = malloc(net->n_params * sizeof *w->gsum);
-        w->gc = malloc(net->n_params * sizeof *w->gc);
-        if (!w->gout || !w->gsum || !w->gc) {
-            workers_free(P);
-            return siren_fail(SIREN_ENOMEM, "out of memory for the PDE work buffers");
-        }
-        if (!ecap) continue;
-        if ((st = siren_jet_work_create(net, SIREN_JET_GRAD, ecap, 1, &w->ejw))) {
-            workers_free(P);
-            return st;
-        }
-        if (!(w->egout = malloc((size_t)w->ejw->channels * ecap * m * sizeof *w->egout))) {
+        if (!(s->egout = malloc((size_t)s->ejw->channels * ecap * m * sizeof *s->egout))) {
             workers_free(P);
             return siren_fail(SIREN_ENOMEM, "out of memory for the energy term's buffers");
         }
@@ -410,8 +397,9 @@ static float sgn(double v) { return (float)((v > 0) - (v < 0)); }
  * with want_grad, the chunk's parameter gradient added to w->gsum. The
  * output jets are (C n, m), channel c of point r output k at
  * [(c n + r) m + k], channels in SIREN_JET_D2 order. */
-static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
-                      const float *x, const float *aux, size_t n, int want_grad) {
+static void pde_chunk(const siren_net *net, const pde_workers *P, siren_worker *w,
+                      pde_thread *s, const float *x, const float *aux, size_t n,
+                      int want_grad) {
     const siren_pde_opts *po = P->po;
     siren_jet_forward(net, w->jw, x, n);
     const float *o = w->jw->post[net->n_linear];
@@ -437,7 +425,7 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
             const int on = a3[0] != 0;
             if (on) res -= f0 * a3[1];
             const double wt = on ? on_x * a3[2] : a3[2];
-            w->terms[on] += wt * (fabs(creal(res)) + fabs(cimag(res)));
+            s->terms[on] += wt * (fabs(creal(res)) + fabs(cimag(res)));
             if (!want_grad) continue;
             /* d|Re r| + d|Im r|: the residual is sum a_c z_c, so each jet
              * gets conj(a_c) times (sgn Re r + i sgn Im r) */
@@ -458,13 +446,13 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
             const float *a3 = aux + 3 * r;
             const double wt = a3[2];
             const double res = o[4 * n + r] - c2 * ((double)o[5 * n + r] + o[6 * n + r]);
-            w->terms[0] += wt * fabs(res);
+            s->terms[0] += wt * fabs(res);
             /* causal: the point's bin weight on its residual term only */
             const int b = siren_pde_time_bin(x[3 * r], po->t_max, NBIN);
             const double cw = P->bin_w ? P->bin_w[b] : 1;
-            w->wres += cw * wt * fabs(res);
-            w->bin_num[b] += wt * fabs(res);
-            w->bin_den[b] += wt;
+            s->wres += cw * wt * fabs(res);
+            s->bin_num[b] += wt * fabs(res);
+            s->bin_den[b] += wt;
             if (want_grad) {
                 const float gr = (float)(cw * wt) * sgn(res);
                 g[4 * n + r] = gr;
@@ -473,8 +461,8 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
             if (a3[0] == 0) continue;
             const double w_dir = dir_x * wt, w_neu = neu_x * wt;
             const double e = (double)o[r] - a3[1], v = o[n + r];
-            w->terms[1] += w_dir * fabs(e);
-            w->terms[2] += w_neu * fabs(v);
+            s->terms[1] += w_dir * fabs(e);
+            s->terms[2] += w_neu * fabs(v);
             if (want_grad) {
                 g[r] = (float)w_dir * sgn(e);
                 g[n + r] = (float)w_neu * sgn(v);
@@ -483,8 +471,7 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
     }
     if (want_grad) {
         siren_jet_backward(net, w->jw, n, g, w->gc);
-#pragma omp simd
-        for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
+        siren_worker_add(w, net->n_params);
     }
 }
 
@@ -494,13 +481,13 @@ static void pde_chunk(const siren_net *net, const pde_workers *P, pde_worker *w,
  * w->gsum. The whole slice is one forward, so that E_in and E_out, on
  * which every point's gradient depends, are known before the backward
  * pass. Output jets (4 n, 1): u, u_t, u_r, u_c. */
-static void energy_slice(const siren_net *net, const pde_workers *P, pde_worker *w,
-                         const float *x, const float *wq, size_t n, size_t n_in,
-                         int want_grad) {
+static void energy_slice(const siren_net *net, const pde_workers *P, siren_worker *w,
+                         pde_thread *s, const float *x, const float *wq, size_t n,
+                         size_t n_in, int want_grad) {
     if (!n) return;
     const double c2 = P->po->c * P->po->c, e0 = P->e0, inv = 1.0 / P->e_count;
-    siren_jet_forward(net, w->ejw, x, n);
-    const float *o = w->ejw->post[net->n_linear];
+    siren_jet_forward(net, s->ejw, x, n);
+    const float *o = s->ejw->post[net->n_linear];
     double ein = 0, eout = 0;
     for (size_t r = 0; r < n; r++) {
         const double ut = o[n + r], ur = o[2 * n + r], uc = o[3 * n + r];
@@ -516,15 +503,15 @@ static void energy_slice(const siren_net *net, const pde_workers *P, pde_worker 
      * for the rest of the run (measured: rel. L2 4.1 and 4.6 at 800 steps
      * for W 0.01 and 0.1, against 2.8 without; README). This one's grows
      * as E^(1/2) */
-    w->eparts[0] += inv * (fabs(ein - e0) + eout) / e0;
-    w->eparts[1] += inv * ein / e0;
-    w->eparts[2] += inv * eout / e0;
+    s->eparts[0] += inv * (fabs(ein - e0) + eout) / e0;
+    s->eparts[1] += inv * ein / e0;
+    s->eparts[2] += inv * eout / e0;
     if (!want_grad) return;
     /* d term / d e_i = wq_i sgn(E_in - E0) / E0 in the disc, wq_i / E0
      * outside; d e / d(u_t, u_r, u_c) = 2 (u_t, c^2 u_r, c^2 u_c) */
     const double k = P->e_scale * inv / e0;
     const double fin = k * sgn(ein - e0), fout = k;
-    float *g = w->egout;
+    float *g = s->egout;
     for (size_t r = 0; r < n; r++) {
         const double f = (r < n_in ? fin : fout) * wq[r] * 2;
         g[r] = 0;
@@ -532,9 +519,8 @@ static void energy_slice(const siren_net *net, const pde_workers *P, pde_worker 
         g[2 * n + r] = (float)(f * c2 * o[2 * n + r]);
         g[3 * n + r] = (float)(f * c2 * o[3 * n + r]);
     }
-    siren_jet_backward(net, w->ejw, n, g, w->gc);
-#pragma omp simd
-    for (size_t k2 = 0; k2 < net->n_params; k2++) w->gsum[k2] += w->gc[k2];
+    siren_jet_backward(net, s->ejw, n, g, w->gc);
+    siren_worker_add(w, net->n_params);
 }
 
 /* The weighted loss of n points and, with grad, its gradient (of the
@@ -548,56 +534,50 @@ static double pde_step(const siren_net *net, pde_workers *P, const float *x,
                        const float *aux, size_t n, float *grad, double terms[3],
                        double *causal, double *energy) {
     const int d = net->cfg.in_features;
-    const size_t chunk = P->chunk, nch = (n + chunk - 1) / chunk;
-#pragma omp parallel num_threads(P->T)
+    const size_t chunk = P->pool.chunk, nch = (n + chunk - 1) / chunk;
+    const int T = P->pool.T;
+#pragma omp parallel num_threads(T)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        pde_worker *w = P->w + t;
-        memset(w->terms, 0, sizeof w->terms);
-        w->wres = 0;
-        memset(w->bin_num, 0, sizeof w->bin_num);
-        memset(w->bin_den, 0, sizeof w->bin_den);
+        siren_worker *w = P->pool.w + t;
+        pde_thread *s = P->th + t;
+        memset(s->terms, 0, sizeof s->terms);
+        s->wres = 0;
+        memset(s->bin_num, 0, sizeof s->bin_num);
+        memset(s->bin_den, 0, sizeof s->bin_den);
         if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
         for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
             const size_t off = c * chunk, cnt = n - off < chunk ? n - off : chunk;
-            pde_chunk(net, P, w, x + off * d, aux + 3 * off, cnt, grad != NULL);
+            pde_chunk(net, P, w, s, x + off * d, aux + 3 * off, cnt, grad != NULL);
         }
         /* the energy slices after the points, each thread its own range */
-        memset(w->eparts, 0, sizeof w->eparts);
+        memset(s->eparts, 0, sizeof s->eparts);
         const int ne = P->e_hi - P->e_lo;
         for (int j = P->e_lo + ne * t / nt; j < P->e_lo + ne * (t + 1) / nt; j++)
-            energy_slice(net, P, w, P->ex + (size_t)3 * j * SIREN_PDE_ENERGY_MAX,
+            energy_slice(net, P, w, s, P->ex + (size_t)3 * j * SIREN_PDE_ENERGY_MAX,
                          P->ew + (size_t)j * SIREN_PDE_ENERGY_MAX, P->e_n[j], P->e_in[j],
                          grad != NULL);
-        if (grad) {
-#pragma omp barrier
-#pragma omp for schedule(static)
-            for (size_t k = 0; k < net->n_params; k++) {
-                float s = 0;
-                for (int u = 0; u < nt; u++) s += P->w[u].gsum[k];
-                grad[k] = s;
-            }
-        }
+        if (grad) siren_workers_reduce(&P->pool, net->n_params, grad);
     }
     double loss = 0;
     for (int j = 0; j < 3; j++) {
         terms[j] = 0;
-        for (int t = 0; t < P->T; t++) terms[j] += P->w[t].terms[j];
+        for (int t = 0; t < T; t++) terms[j] += P->th[t].terms[j];
         loss += terms[j];
     }
     if (energy) {
         memset(energy, 0, 3 * sizeof *energy);
-        for (int t = 0; t < P->T; t++)
-            for (int j = 0; j < 3; j++) energy[j] += P->w[t].eparts[j];
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < 3; j++) energy[j] += P->th[t].eparts[j];
     }
     if (causal) {
         memset(causal, 0, (1 + 2 * NBIN) * sizeof *causal);
-        for (int t = 0; t < P->T; t++) {
-            const pde_worker *w = P->w + t;
-            causal[0] += w->wres;
+        for (int t = 0; t < T; t++) {
+            const pde_thread *s = P->th + t;
+            causal[0] += s->wres;
             for (int b = 0; b < NBIN; b++) {
-                causal[1 + b] += w->bin_num[b];
-                causal[1 + NBIN + b] += w->bin_den[b];
+                causal[1 + b] += s->bin_num[b];
+                causal[1 + NBIN + b] += s->bin_den[b];
             }
         }
     }

@@ -13,6 +13,7 @@
 #include "net/net.h"
 #include "train/loop.h"
 #include "train/train.h"
+#include "train/workers.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -25,21 +26,14 @@
 /* Points per chunk (as CHUNK_GRAD in train.c). */
 enum { CHUNK = 1024 };
 
-typedef struct {
-    siren_grad_work *gw;
-    float *gy, *G;      /* dLoss/dPhi (chunk) and dLoss/dgrad Phi (chunk, 3) */
-    float *gsum, *gc;
-    double loss[4];
-} sdf_worker;
-
 static float signf_(float v) { return (float)((v > 0) - (v < 0)); }
 
 /* Chunk [off, off + m) of the batch x (M, 3), whose first n_on points are
  * on the surface with normals nrm (n_on, 3). Adds the four loss sums to
- * w->loss and, with want_grad, the parameter gradient to w->gsum. */
-static void sdf_chunk(const siren_net *net, sdf_worker *w, const float *x,
-                      const float *nrm, size_t n_on, size_t off, size_t m,
-                      size_t M, int want_grad) {
+ * loss and, with want_grad, the parameter gradient to w->gsum. */
+static void sdf_chunk(const siren_net *net, siren_worker *w, double loss[4],
+                      const float *x, const float *nrm, size_t n_on, size_t off,
+                      size_t m, size_t M, int want_grad) {
     const float *y, *g;
     siren_grad_forward(net, w->gw, x + off * 3, m, &y, &g);
     const float inv = 1.0f / (float)M;
@@ -80,51 +74,41 @@ static void sdf_chunk(const siren_net *net, sdf_worker *w, const float *x,
             gphi = W_INTER * inv * e * -100.0f * signf_(phi);
         }
         w->gy[r] = gphi;
-        memcpy(w->G + 3 * r, G, sizeof G);
+        memcpy(w->gout + 3 * r, G, sizeof G);
     }
-    w->loss[0] += W_SDF * ls;
-    w->loss[1] += W_INTER * li;
-    w->loss[2] += W_NORMAL * ln;
-    w->loss[3] += W_EIKONAL * le;
+    loss[0] += W_SDF * ls;
+    loss[1] += W_INTER * li;
+    loss[2] += W_NORMAL * ln;
+    loss[3] += W_EIKONAL * le;
     if (!want_grad) return;
-    siren_grad_backward(net, w->gw, m, w->gy, w->G, w->gc);
-#pragma omp simd
-    for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
+    siren_grad_backward(net, w->gw, m, w->gy, w->gout, w->gc);
+    siren_worker_add(w, net->n_params);
 }
 
 /* The loss (sum of the four means) of the batch's points [lo, hi) (all
  * of it, or a shard's part: the means are over all M points either way)
  * and, with grad, its parameter gradient; terms[4] gets the four weighted
  * means. */
-static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
-                       const float *x, const float *nrm, size_t n_on,
-                       size_t M, size_t lo, size_t hi, float *grad,
-                       double terms[4]) {
+static double sdf_step(const siren_net *net, siren_workers *P, const float *x,
+                       const float *nrm, size_t n_on, size_t M, size_t lo,
+                       size_t hi, float *grad, double terms[4]) {
     const size_t nch = (hi - lo + CHUNK - 1) / CHUNK;
-#pragma omp parallel num_threads(T)
+    double part[SIREN_WORKERS_MAX][4] = {{0}}; /* each thread's loss sums */
+#pragma omp parallel num_threads(P->T)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        sdf_worker *w = wk + t;
-        memset(w->loss, 0, sizeof w->loss);
+        siren_worker *w = P->w + t;
         if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
         for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
             size_t off = lo + c * CHUNK, cnt = hi - off < CHUNK ? hi - off : CHUNK;
-            sdf_chunk(net, w, x, nrm, n_on, off, cnt, M, grad != NULL);
+            sdf_chunk(net, w, part[t], x, nrm, n_on, off, cnt, M, grad != NULL);
         }
-        if (grad) {
-#pragma omp barrier
-#pragma omp for schedule(static)
-            for (size_t k = 0; k < net->n_params; k++) {
-                float s = 0;
-                for (int u = 0; u < nt; u++) s += wk[u].gsum[k];
-                grad[k] = s;
-            }
-        }
+        if (grad) siren_workers_reduce(P, net->n_params, grad);
     }
     double loss = 0;
     for (int k = 0; k < 4; k++) {
         double s = 0;
-        for (int t = 0; t < T; t++) s += wk[t].loss[k];
+        for (int t = 0; t < P->T; t++) s += part[t][k];
         terms[k] = s / (double)M;
         loss += terms[k];
     }
@@ -133,14 +117,14 @@ static double sdf_step(const siren_net *net, sdf_worker *wk, int T,
 
 /* sdf_step over this shard's part of the batch, the terms summed over the
  * shards (the reduce: the gradient with them when there is one). */
-static siren_status sdf_step_sharded(const siren_net *net, sdf_worker *wk, int T,
+static siren_status sdf_step_sharded(const siren_net *net, siren_workers *P,
                                      const float *x, const float *nrm,
                                      size_t n_on, size_t M, siren_loop *L,
                                      const siren_train_opts *opt, float *grad,
                                      double terms[4], double *loss) {
     size_t lo, hi;
     siren_shard_slice(opt, M, &lo, &hi);
-    *loss = sdf_step(net, wk, T, x, nrm, n_on, M, lo, hi, grad, terms);
+    *loss = sdf_step(net, P, x, nrm, n_on, M, lo, hi, grad, terms);
     if (!siren_shard_active(opt)) return SIREN_OK;
     double parts[5];
     memcpy(parts, terms, 4 * sizeof *parts);
@@ -152,46 +136,18 @@ static siren_status sdf_step_sharded(const siren_net *net, sdf_worker *wk, int T
     return SIREN_OK;
 }
 
-/* Each thread's buffers for chunks of `chunk` points; free with
- * workers_free (also after a failure part way). */
-static siren_status workers_create(const siren_net *net, size_t chunk, int T,
-                                   sdf_worker *wk) {
-    memset(wk, 0, (size_t)T * sizeof *wk);
-    for (int t = 0; t < T; t++) {
-        sdf_worker *w = wk + t;
-        siren_status st = siren_grad_work_create(net, chunk, 1, &w->gw);
-        if (st) return st;
-        w->gy = malloc(chunk * sizeof *w->gy);
-        w->G = malloc(chunk * 3 * sizeof *w->G);
-        w->gsum = malloc(net->n_params * sizeof *w->gsum);
-        w->gc = malloc(net->n_params * sizeof *w->gc);
-        if (!w->gy || !w->G || !w->gsum || !w->gc)
-            return siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
-    }
-    return SIREN_OK;
-}
-
-static void workers_free(sdf_worker *wk, int T) {
-    for (int t = 0; t < T; t++) {
-        siren_grad_work_free(wk[t].gw);
-        free(wk[t].gy); free(wk[t].G); free(wk[t].gsum); free(wk[t].gc);
-    }
-}
-
 siren_status siren_train_sdf(siren_net *net, const float *pts,
                              const float *normals, size_t n,
                              const siren_train_opts *opt,
                              siren_fit_result *res) {
     const int threads = siren_threads_resolve(opt->threads);
-    const int T = threads < 64 ? threads : 64;
     const int full = opt->batch == 0;
     const size_t n_on = full ? n : opt->batch;
     size_t M;
     siren_status st = SIREN_OK;
     siren_loop L = {0};
-    sdf_worker wk[64];
+    siren_workers P = {0};
     float *grad = NULL, *x = NULL, *nb = NULL;
-    memset(wk, 0, sizeof wk);
     memset(res, 0, sizeof *res);
     res->accuracy = NAN;
     res->psnr_db = NAN;
@@ -205,7 +161,9 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
     if (!siren_mul_size(n_on, 2, &M) || M > ((size_t)1 << 31))
         return siren_fail(SIREN_ELIMIT, "batch of %zu points is too large", n_on);
     if ((st = siren_shard_check(opt, M))) return st;
-    if ((st = workers_create(net, M < CHUNK ? M : CHUNK, T, wk))) goto done;
+    if ((st = siren_workers_create(&P, net, SIREN_DOUBLE_BACKWARD, threads,
+                                   M < CHUNK ? M : CHUNK)))
+        goto done;
     grad = malloc(net->n_params * sizeof *grad);
     x = malloc(M * 3 * sizeof *x);
     nb = malloc(n_on * 3 * sizeof *nb);
@@ -228,8 +186,8 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
         }
         for (size_t k = 3 * n_on; k < 3 * M; k++)
             x[k] = (float)(2.0 * siren_rng_uniform(&L.ck.rng) - 1.0);
-        if ((st = sdf_step_sharded(net, wk, T, x, nb, n_on, M, &L, opt, grad,
-                                   terms, &loss)))
+        if ((st = sdf_step_sharded(net, &P, x, nb, n_on, M, &L, opt, grad, terms,
+                                   &loss)))
             goto done;
         /* past the guard's retries: stop with the last good state, and
          * still fill in the result (the caller keeps that model) */
@@ -249,14 +207,14 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
      * the last batch, and the state before it if that is not finite */
     if (L.step > 0 && st == SIREN_OK) {
         double last;
-        if ((st = sdf_step_sharded(net, wk, T, x, nb, n_on, M, &L, opt, NULL,
-                                   terms, &last)))
+        if ((st = sdf_step_sharded(net, &P, x, nb, n_on, M, &L, opt, NULL, terms,
+                                   &last)))
             goto done;
         if (!isfinite(last) && siren_guard_restore(&L.guard, net, &L.adam, &L.step))
             res->steps = L.step;
     }
 done:
-    workers_free(wk, T);
+    siren_workers_free(&P);
     siren_loop_close(&L);
     free(grad); free(x); free(nb);
     return st;
@@ -267,11 +225,11 @@ double siren_sdf_loss(const siren_net *net, const float *x, const float *normals
                       double terms[4]) {
     /* For tests: one evaluation of the loss (and gradient) on a given
      * batch, through the same chunks as training. */
-    const int T0 = siren_threads_resolve(threads), T = T0 < 64 ? T0 : 64;
-    sdf_worker wk[64];
+    siren_workers P;
     double loss = NAN;
-    if (!workers_create(net, M < CHUNK ? M : CHUNK, T, wk))
-        loss = sdf_step(net, wk, T, x, normals, n_on, M, 0, M, grad, terms);
-    workers_free(wk, T);
+    if (!siren_workers_create(&P, net, SIREN_DOUBLE_BACKWARD,
+                              siren_threads_resolve(threads), M < CHUNK ? M : CHUNK))
+        loss = sdf_step(net, &P, x, normals, n_on, M, 0, M, grad, terms);
+    siren_workers_free(&P);
     return loss;
 }

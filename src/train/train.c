@@ -12,6 +12,7 @@
 #include "train/checkpoint.h"
 #include "train/loop.h"
 #include "train/train.h"
+#include "train/workers.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -242,28 +243,18 @@ siren_status siren_train_values_source(siren_net *net, const siren_point_source 
 /* ------------------------------------------------- derivative supervision */
 
 /* Derivative losses are computed in chunks of points, each thread running
- * the whole network on its own chunks with single-threaded GEMMs and
- * summing its own parameter gradient; the threads' sums are then added in
- * a fixed order, so the result depends on the thread count, not on timing.
- * A chunk's buffers (C channels x every layer) stay in the caches, where a
+ * the whole network on its own chunks and summing its own parameter
+ * gradient (workers.h); the threads' sums are then added in a fixed order,
+ * so the result depends on the thread count, not on timing. A chunk's
+ * buffers (C channels x every layer) stay in the caches, where a
  * full-batch pass streams ~1 GB through memory per step for its
  * element-wise work: measured 855 -> 800 ms per Laplacian step at 256x256.
  * Points per chunk, by path: */
 enum { CHUNK_JET = 512, CHUNK_GRAD = 1024 };
 
-/* One thread's buffers. Exactly one of gw / jw is set: the double
- * backward (gradients only) or the Laplacian jets. */
-typedef struct {
-    siren_grad_work *gw;
-    siren_jet_work *jw;
-    float *G, *gout;   /* upstream gradients of a chunk */
-    float *gsum, *gc;  /* this thread's parameter gradient, one chunk's */
-    double loss;
-} deriv_worker;
-
 /* Loss of points [0, m) of one chunk (x, gt, lt already offset), summed;
  * with gsum, also its gradient added there (scale = 2 / batch). */
-static double deriv_chunk(const siren_net *net, deriv_worker *w, const float *x,
+static double deriv_chunk(const siren_net *net, siren_worker *w, const float *x,
                           const float *gt, const float *lt, size_t m,
                           float scale, int want_grad) {
     const int d = net->cfg.in_features;
@@ -274,9 +265,9 @@ static double deriv_chunk(const siren_net *net, deriv_worker *w, const float *x,
         for (size_t i = 0; i < m * d; i++) {
             float e = gx[i] - gt[i];
             s += (double)e * e;
-            w->G[i] = scale * e;
+            w->gout[i] = scale * e;
         }
-        if (want_grad) siren_grad_backward(net, w->gw, m, NULL, w->G, w->gc);
+        if (want_grad) siren_grad_backward(net, w->gw, m, NULL, w->gout, w->gc);
     } else {
         siren_jet_forward(net, w->jw, x, m);
         const float *o = w->jw->post[net->n_linear];
@@ -299,58 +290,46 @@ static double deriv_chunk(const siren_net *net, deriv_worker *w, const float *x,
         }
         if (want_grad) siren_jet_backward(net, w->jw, m, w->gout, w->gc);
     }
-    if (want_grad) {
-#pragma omp simd
-        for (size_t k = 0; k < net->n_params; k++) w->gsum[k] += w->gc[k];
-    }
+    if (want_grad) siren_worker_add(w, net->n_params);
     return s;
 }
 
 /* Loss of the m points summed and divided by `div` (the batch: m, or more
  * when this is a shard's part of it) and, with grad, its parameter
  * gradient. */
-static double deriv_step(const siren_net *net, deriv_worker *wk, int T,
-                         size_t chunk, const float *x, const float *gt,
-                         const float *lt, size_t m, size_t div, float *grad) {
+static double deriv_step(const siren_net *net, siren_workers *P, const float *x,
+                         const float *gt, const float *lt, size_t m, size_t div,
+                         float *grad) {
     const int d = net->cfg.in_features;
-    const size_t nch = (m + chunk - 1) / chunk;
+    const size_t chunk = P->chunk, nch = (m + chunk - 1) / chunk;
     const float scale = 2.0f / (float)div;
-#pragma omp parallel num_threads(T)
+    double part[SIREN_WORKERS_MAX] = {0}; /* each thread's loss */
+#pragma omp parallel num_threads(P->T)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        deriv_worker *w = wk + t;
-        w->loss = 0;
+        siren_worker *w = P->w + t;
         if (grad) memset(w->gsum, 0, net->n_params * sizeof(float));
         for (size_t c = nch * t / nt; c < nch * (t + 1) / nt; c++) {
             size_t off = c * chunk, cnt = m - off < chunk ? m - off : chunk;
-            w->loss += deriv_chunk(net, w, x + off * d, gt ? gt + off * d : NULL,
+            part[t] += deriv_chunk(net, w, x + off * d, gt ? gt + off * d : NULL,
                                    lt ? lt + off : NULL, cnt, scale, grad != NULL);
         }
-        if (grad) {
-#pragma omp barrier
-#pragma omp for schedule(static)
-            for (size_t k = 0; k < net->n_params; k++) {
-                float s = 0;
-                for (int u = 0; u < nt; u++) s += wk[u].gsum[k];
-                grad[k] = s;
-            }
-        }
+        if (grad) siren_workers_reduce(P, net->n_params, grad);
     }
     double loss = 0;
-    for (int t = 0; t < T; t++) loss += wk[t].loss;
+    for (int t = 0; t < P->T; t++) loss += part[t];
     return loss / (double)div;
 }
 
 /* The loss over all n points after training: with shards, each its part,
  * summed by the reduce. */
-static siren_status deriv_final(const siren_net *net, deriv_worker *wk, int T,
-                                size_t chunk, const float *x, const float *gt,
-                                const float *lt, size_t n,
+static siren_status deriv_final(const siren_net *net, siren_workers *P, const float *x,
+                                const float *gt, const float *lt, size_t n,
                                 const siren_train_opts *opt, double *loss) {
     const int d = net->cfg.in_features;
     size_t lo, hi;
     siren_shard_slice(opt, n, &lo, &hi);
-    *loss = deriv_step(net, wk, T, chunk, x + lo * d, gt ? gt + lo * d : NULL,
+    *loss = deriv_step(net, P, x + lo * d, gt ? gt + lo * d : NULL,
                        lt ? lt + lo : NULL, hi - lo, n, NULL);
     return siren_shard_reduce(opt, NULL, 0, loss, 1);
 }
@@ -370,11 +349,9 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     const size_t chunk = mc < chunk0 ? mc : chunk0;
     siren_status st = SIREN_OK;
     siren_loop L = {0};
-    deriv_worker wk[64];
+    siren_workers P = {0};
     float *grad = NULL, *bx = NULL, *bg = NULL, *bl = NULL;
     size_t *perm = NULL;
-    const int T = threads < 64 ? threads : 64;
-    memset(wk, 0, sizeof wk);
     memset(res, 0, sizeof *res);
     res->accuracy = NAN;
     res->psnr_db = NAN;
@@ -386,26 +363,12 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     if (opt->steps < 0) return siren_fail(SIREN_EINVAL, "negative step count");
     if (!(opt->lr > 0)) return siren_fail(SIREN_EINVAL, "learning rate must be positive");
     if ((st = siren_shard_check(opt, cap))) return st;
-    for (int t = 0; t < T; t++) {
-        deriv_worker *w = wk + t;
-        /* the double backward takes one width: an input encoding (a wider
-         * layer 0) goes through the gradient jets instead */
-        if (!lapl_t && net->cfg.encoding == SIREN_ENC_NONE) {
-            if ((st = siren_grad_work_create(net, chunk, 1, &w->gw))) goto done;
-            w->G = malloc(chunk * d * sizeof *w->G);
-        } else {
-            if ((st = siren_jet_work_create(net, lapl_t ? SIREN_JET_LAPL : SIREN_JET_GRAD,
-                                            chunk, 1, &w->jw)))
-                goto done;
-            w->gout = malloc(chunk * (size_t)w->jw->channels * sizeof *w->gout);
-        }
-        w->gsum = malloc(net->n_params * sizeof *w->gsum);
-        w->gc = malloc(net->n_params * sizeof *w->gc);
-        if (!w->gsum || !w->gc || (w->gw && !w->G) || (w->jw && !w->gout)) {
-            st = siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
-            goto done;
-        }
-    }
+    /* the double backward takes one width: an input encoding (a wider
+     * layer 0) goes through the gradient jets instead */
+    const int pass = lapl_t ? SIREN_JET_LAPL
+                     : net->cfg.encoding == SIREN_ENC_NONE ? SIREN_DOUBLE_BACKWARD
+                                                           : SIREN_JET_GRAD;
+    if ((st = siren_workers_create(&P, net, pass, threads, chunk))) goto done;
     grad = malloc(net->n_params * sizeof *grad);
     if (!full) {
         bx = malloc(mc * d * sizeof *bx);
@@ -434,7 +397,7 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
             }
             x = bx; gt = bg; lt = bl;
         }
-        double parts[2] = {deriv_step(net, wk, T, chunk, x, gt, lt, mc, cap, grad), 0};
+        double parts[2] = {deriv_step(net, &P, x, gt, lt, mc, cap, grad), 0};
         if ((st = siren_loop_reduce(&L, grad, parts, 1))) goto done;
         const double loss = parts[0];
         /* past the guard's retries: see siren_train_values */
@@ -451,21 +414,15 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
     res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
     /* the final loss over every point, after the last update (or before
      * it, when it made the output non-finite: see siren_train_values) */
-    siren_status rs = deriv_final(net, wk, T, chunk, coords, grad_t, lapl_t, n,
-                                  opt, &res->loss);
+    siren_status rs = deriv_final(net, &P, coords, grad_t, lapl_t, n, opt, &res->loss);
     if (!rs && !isfinite(res->loss) &&
         siren_guard_restore(&L.guard, net, &L.adam, &L.step)) {
         res->steps = L.step;
-        rs = deriv_final(net, wk, T, chunk, coords, grad_t, lapl_t, n, opt,
-                         &res->loss);
+        rs = deriv_final(net, &P, coords, grad_t, lapl_t, n, opt, &res->loss);
     }
     if (rs) st = rs;
 done:
-    for (int t = 0; t < T; t++) {
-        siren_grad_work_free(wk[t].gw);
-        siren_jet_work_free(wk[t].jw);
-        free(wk[t].G); free(wk[t].gout); free(wk[t].gsum); free(wk[t].gc);
-    }
+    siren_workers_free(&P);
     siren_loop_close(&L);
     free(grad); free(bx); free(bg); free(bl); free(perm);
     return st;
