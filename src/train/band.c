@@ -267,10 +267,8 @@ siren_status siren_train_band(siren_net *net, const float *coords, const float *
         }
         if (stop) break;
     }
-    siren_loop_end(&L); /* fp32 again for the final metrics */
-    res->seconds = siren_now() - L.t0;
-    res->steps = L.step;
-    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    /* fp32 again for the final metrics */
+    siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
     siren_net_forward(net, w, coords, n, 0);
     const double mse = mse_grad(w->act[net->n_linear], targets, n * dout, NULL);
     res->psnr_db = mse > 0 ? 10 * log10(4 / mse) : INFINITY;

@@ -334,10 +334,8 @@ siren_status siren_train_inpaint(siren_net *net, const float *coords,
         }
         if (stop) break;
     }
-    siren_loop_end(&L); /* fp32 again for the final metrics */
-    res->seconds = siren_now() - L.t0;
-    res->steps = L.step;
-    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    /* fp32 again for the final metrics */
+    siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
     /* The PSNR over every kept point after the last update (or before it,
      * when it made the output non-finite: see siren_train_values). */
     size_t nlo, nhi;

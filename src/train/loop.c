@@ -263,6 +263,13 @@ void siren_loop_end(siren_loop *L) {
     L->precision_set = 0;
 }
 
+void siren_loop_finish(siren_loop *L, double *seconds, int *steps, double *step_ms_median) {
+    siren_loop_end(L);
+    *seconds = siren_now() - L->t0;
+    *steps = L->step;
+    *step_ms_median = siren_loop_median_ms(L->step_ms, L->done_steps);
+}
+
 void siren_loop_close(siren_loop *L) {
     siren_loop_end(L);
     siren_adam_free(&L->adam);

@@ -87,8 +87,8 @@ int siren_loop_log_cap(const siren_train_opts *opt);
  *         }
  *         if (stop) break;
  *     }
- *     siren_loop_end(&L);          // fp32 again for the final metrics
- *     ... result from L.step, L.t0, siren_loop_median_ms(L.step_ms, L.done_steps)
+ *     siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
+ *                                  // fp32 again for the final metrics
  * done:
  *     siren_loop_close(&L);
  */
@@ -118,6 +118,9 @@ siren_status siren_loop_open(siren_loop *L, siren_net *net,
 /* After the last step: the GEMMs' precision as before the run, so the
  * final metrics are computed as any evaluation is. Close does it too. */
 void siren_loop_end(siren_loop *L);
+/* siren_loop_end, then the run's result: its seconds, the updates applied
+ * and the median step time (siren_loop_median_ms). */
+void siren_loop_finish(siren_loop *L, double *seconds, int *steps, double *step_ms_median);
 void siren_loop_close(siren_loop *L);
 /* The start of a step, for its time. */
 void siren_loop_tick(siren_loop *L);

@@ -198,10 +198,8 @@ siren_status siren_train_sdf(siren_net *net, const float *pts,
         }
         if (stop) break;
     }
-    siren_loop_end(&L); /* fp32 again for the final metrics */
-    res->seconds = siren_now() - L.t0;
-    res->steps = L.step;
-    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    /* fp32 again for the final metrics */
+    siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
     res->loss = loss;
     /* the last update unchecked by a loss: the loss of its parameters on
      * the last batch, and the state before it if that is not finite */

@@ -181,10 +181,8 @@ static siren_status train_values(siren_net *net, const float *coords,
         }
         if (stop) break;
     }
-    siren_loop_end(&L); /* fp32 again for the final metrics */
-    res->seconds = siren_now() - L.t0;
-    res->steps = L.step;
-    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    /* fp32 again for the final metrics */
+    siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
     res->loss = loss;
     /* The final metric is over every point, after the last update. If
      * that update made the output non-finite (the guard saw only finite
@@ -408,10 +406,8 @@ siren_status siren_train_derivs(siren_net *net, const float *coords,
         }
         if (stop) break;
     }
-    siren_loop_end(&L); /* fp32 again for the final metrics */
-    res->seconds = siren_now() - L.t0;
-    res->steps = L.step;
-    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    /* fp32 again for the final metrics */
+    siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
     /* the final loss over every point, after the last update (or before
      * it, when it made the output non-finite: see siren_train_values) */
     siren_status rs = deriv_final(net, &P, coords, grad_t, lapl_t, n, opt, &res->loss);
