@@ -30,6 +30,11 @@ static const char *prune_help =
     "                       widths, each followed by its share of the fine-tuning\n"
     "                       steps (1: prune once, then fine-tune)\n"
     "  --lr X               fine-tuning learning rate (1e-4)\n"
+    "  --lr-schedule S      const, cosine or exp over each fine-tuning (const;\n"
+    "                       cosine ends at the best state, where a constant rate\n"
+    "                       leaves Adam's last spikes in the model)\n"
+    "  --lr-final X         the rate at the end of cosine or exp (lr / 100)\n"
+    "  --warmup N           first N steps: the rate rises linearly to --lr (0)\n"
     "  --threads N          threads (all cores)\n"
     "  --json               one JSON object on stdout\n"
     "  --quiet              no progress bar or summary\n";
@@ -78,6 +83,8 @@ int cli_prune(int argc, char **argv) {
             stages = (int)cli_int(cmd, "--stages", v, 1, 1000);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--lr")))
             opt.lr = (float)cli_double(cmd, "--lr", v, 1e-12, 10);
+        else if (cli_lr_schedule_opt(cmd, argc, argv, &i, &opt))
+            continue;
         else if ((v = cli_opt(cmd, argc, argv, &i, "--threads")))
             opt.threads = (int)cli_int(cmd, "--threads", v, 1, 1024);
         else if (a[0] == '-' && a[1]) cli_usage_error(cmd, "unknown option %s", a);

@@ -480,7 +480,8 @@ typedef struct {
      * period, each sampled at 8x the fitted side; the frequencies the
      * pixels cannot constrain are then kept out of the model instead of
      * filling the space between the pixels (siren spectrum shows them).
-     * Full batch, no shards. 0: off (the default); band_lines default 16. */
+     * Full batch, no shards, images up to 1024 pixels a side. 0: off (the
+     * default); band_lines default 16. */
     double band_penalty;
     int band_lines;
 } siren_train_opts;

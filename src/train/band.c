@@ -146,8 +146,11 @@ static siren_status band_open(band_state *b, int ch, double period, int side, in
     if (!(period > 0 && isfinite(period)))
         return siren_fail(SIREN_EINVAL, "the band penalty needs a periodic model "
                           "(--init-first tuner); this one has no period");
-    if (side < 2 || side > 8192)
-        return siren_fail(SIREN_EINVAL, "image side %d: need 2 .. 8192", side);
+    /* the projection is a dense M x M matrix, M = 8 x side: 256 MiB at
+     * 1024 pixels a side, so no more */
+    if (side < 2 || side > 1024)
+        return siren_fail(SIREN_EINVAL, "the band penalty takes images of 2 .. 1024 pixels "
+                          "a side (this one: %d)", side);
     if (lines < 1 || lines > 4096)
         return siren_fail(SIREN_EINVAL, "band lines %d: need 1 .. 4096", lines);
     b->M = BAND_OVERSAMPLE * side;
