@@ -100,3 +100,10 @@ r=$("$S" fit image data/camera.png --size 32x32 --steps 1 --band-penalty 1 -o "$
 [ $? -eq 2 ] && echo "ok - --band-penalty without --init-first tuner is a usage error ($r)" || echo "not ok - --band-penalty without tuner: $r"
 r=$("$S" fit image data/camera.png --size 32x32 --steps 1 --band-lines 4 -o "$T/x.safetensors" 2>&1)
 [ $? -eq 2 ] && echo "ok - --band-lines without --band-penalty is a usage error ($r)" || echo "not ok - --band-lines alone: $r"
+# a band-penalty fit resumed from its checkpoint is the uninterrupted one,
+# bit for bit (the lines are drawn from the checkpointed RNG)
+A="fit image data/camera.png --size 32x32 --hidden 32 --init-first tuner --band-penalty 10 --lr 1e-3 --threads 1 --quiet"
+$S $A --steps 20 -o "$T/bfull.st" && $S $A --steps 10 --checkpoint "$T/bck.st" -o "$T/bhalf.st" &&
+    $S $A --steps 20 --resume "$T/bck.st" -o "$T/bres.st" && cmp -s "$T/bfull.st" "$T/bres.st" &&
+    echo "ok - a band-penalty fit resumed at step 10 equals the uninterrupted one bit for bit" ||
+    echo "not ok - band-penalty resume differs from the uninterrupted fit"
