@@ -128,6 +128,11 @@ static const char *fit_help =
     "                       part above the image's Nyquist band, along random\n"
     "                       rows and columns sampled at 8x over one period\n"
     "  --band-lines N       rows and as many columns per step (16)\n"
+    "  --add-prune N        tuner: every N steps (first 3/4 of the run), give the\n"
+    "                       --add-prune-frac of the first layer's high-frequency\n"
+    "                       units with the weakest outgoing weights new integer\n"
+    "                       frequencies from the band (TUNER's add-prune)\n"
+    "  --add-prune-frac F   the fraction of the width each time (0.1)\n"
     "  --l1-units A         after each step, shrink each hidden unit's outgoing\n"
     "                       weights as a group by lr x A (group lasso: unneeded\n"
     "                       units reach 0 whole, for siren prune)\n"
@@ -515,6 +520,10 @@ int cli_fit(int argc, char **argv) {
             opt.bound_hidden = (float)cli_double(cmd, "--bound-hidden", v, 1e-9, 1e6);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--band-penalty")))
             opt.band_penalty = cli_double(cmd, "--band-penalty", v, 1e-9, 1e9);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--add-prune")))
+            opt.add_prune_every = (int)cli_int(cmd, "--add-prune", v, 1, 100000000);
+        else if ((v = cli_opt(cmd, argc, argv, &i, "--add-prune-frac")))
+            opt.add_prune_frac = (float)cli_double(cmd, "--add-prune-frac", v, 1e-6, 1);
         else if ((v = cli_opt(cmd, argc, argv, &i, "--band-lines"))) {
             opt.band_lines = (int)cli_int(cmd, "--band-lines", v, 1, 4096);
             band_lines_set = 1;
@@ -605,6 +614,8 @@ int cli_fit(int argc, char **argv) {
     if (inpaint && !keep_set && !mask_path) io.keep_frac = 1;
     if (!output) cli_usage_error(cmd, "missing -o MODEL.safetensors");
     cli_apply_arch(cmd, &cfg, arch, init_first, init_hidden, pe_freqs, ff_features);
+    if (opt.add_prune_every > 0 && cfg.init_first != SIREN_INIT_TUNER)
+        cli_usage_error(cmd, "--add-prune needs --init-first tuner");
     if (band_lines_set && !(opt.band_penalty > 0))
         cli_usage_error(cmd, "--band-lines needs --band-penalty W");
     if (opt.band_penalty > 0) {

@@ -484,6 +484,16 @@ typedef struct {
      * default); band_lines default 16. */
     double band_penalty;
     int band_lines;
+    /* TUNER's add-prune schedule (a --init-first tuner first layer, no
+     * encoding): every add_prune_every accepted steps over the first three
+     * quarters of the run, the round(add_prune_frac x width) first-layer
+     * units outside the low box whose outgoing weights have the smallest
+     * norms get new integer frequencies drawn from the band as the init
+     * draws them, with zero outgoing weights (the output loses only what
+     * those weakest units gave it) and the loss decides what they become.
+     * Measured, it does not pay on camera (README); 0: off (the default). */
+    int add_prune_every;
+    float add_prune_frac;
 } siren_train_opts;
 
 siren_train_opts siren_train_opts_default(void);

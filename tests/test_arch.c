@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "net/net.h"
 #include "siren.h"
 #include "testhelp.h"
 
@@ -364,8 +365,110 @@ static void test_tuner(void) {
     CHECK(siren_net_create(&c, 0, &net) == SIREN_EINVAL, "tuner for a ReLU network is refused");
 }
 
+/* TUNER's add-prune step: only high-set units change, the weakest first,
+ * to distinct integer frequencies in the band; their outgoing columns and
+ * Adam's moments are zeroed, so the output is the network's with those
+ * units pruned. */
+static void test_add_prune(void) {
+    siren_config c = siren_config_default(2, 1);
+    c.hidden_features = 48;
+    c.hidden_layers = 2;
+    c.init_first = SIREN_INIT_TUNER;
+    c.tuner_period = 2.1f;
+    c.tuner_bandlimit = 12;
+    siren_net *net;
+    if (siren_net_create(&c, 9, &net)) {
+        CHECK(0, "add-prune: create: %s", siren_last_error());
+        return;
+    }
+    const int H = 48, d = 2;
+    float *P = siren_net_params(net);
+    const size_t np = siren_net_param_count(net);
+    const size_t w1 = (size_t)H * d + H; /* layer 1's weight (H, H) after W0, b0 */
+    /* weaken four high-set units' outgoing columns: they must go first */
+    const double scale = 2 * M_PI / 2.1 / 30.0;
+    int weak[4], nw = 0;
+    for (int j = H - 1; j >= 0 && nw < 4; j--) {
+        const double k0 = P[j * d] / scale, k1 = P[j * d + 1] / scale;
+        if (fabs(k0) <= 2 && fabs(k1) <= 2) continue; /* the low box here is K = 2 */
+        weak[nw++] = j;
+        for (int r = 0; r < H; r++) P[w1 + (size_t)r * H + j] *= 1e-3f;
+    }
+    float *before = malloc(np * sizeof *before), *m = malloc(np * sizeof *m),
+          *v = malloc(np * sizeof *v);
+    memcpy(before, P, np * sizeof *before);
+    for (size_t i = 0; i < np; i++) m[i] = v[i] = 1;
+    enum { N = 32 };
+    float x[N * 2], y0[N], y1[N];
+    for (int i = 0; i < N; i++) {
+        x[2 * i] = (float)(0.9 * sin(1.3 * i));
+        x[2 * i + 1] = (float)(0.9 * cos(0.7 * i));
+    }
+    /* what it must compute afterwards: this network with the weak units'
+     * outgoing columns zeroed (their frequencies then do not matter) */
+    siren_net *ref;
+    siren_net_create(&c, 9, &ref);
+    float *R = siren_net_params(ref);
+    memcpy(R, P, np * sizeof *R);
+    for (int q = 0; q < nw; q++)
+        for (int r = 0; r < H; r++) R[w1 + (size_t)r * H + weak[q]] = 0;
+    siren_net_eval(ref, x, N, y0, 1);
+    siren_net_free(ref);
+    siren_rng rng;
+    siren_rng_seed(&rng, 5);
+    const int changed = siren_net_tuner_resample(net, 4, &rng, m, v);
+    siren_net_eval(net, x, N, y1, 1);
+    double dy = 0;
+    for (int i = 0; i < N; i++) dy = fmax(dy, fabs(y1[i] - y0[i]));
+    int only_weak = 1, integral = 1, zeroed = 1, moments = 1, distinct = 1, moved = 0;
+    for (int j = 0; j < H; j++) {
+        int is_weak = 0;
+        for (int q = 0; q < nw; q++) is_weak |= weak[q] == j;
+        const int same = P[j * d] == before[j * d] && P[j * d + 1] == before[j * d + 1];
+        if (!is_weak && !same) only_weak = 0;
+        if (!is_weak) continue;
+        moved += !same;
+        for (int i = 0; i < d; i++) {
+            const double k = P[j * d + i] / scale;
+            integral &= fabs(k - round(k)) < 1e-3 && fabs(k) <= 12 + 1e-3;
+            moments &= m[j * d + i] == 0 && v[j * d + i] == 0;
+        }
+        for (int r = 0; r < H; r++) {
+            zeroed &= P[w1 + (size_t)r * H + j] == 0;
+            moments &= m[w1 + (size_t)r * H + j] == 0;
+        }
+        for (int q = 0; q < H; q++)
+            if (q != j && P[q * d] == P[j * d] && P[q * d + 1] == P[j * d + 1]) distinct = 0;
+    }
+    CHECK(changed == 4 && nw == 4 && moved == 4 && only_weak, "add-prune: the 4 weakest "
+          "high-set units, and only they, get new frequencies (%d changed)", changed);
+    CHECK(integral && distinct && zeroed && moments, "add-prune: the new frequencies are "
+          "integral, in the band and not in use; their outgoing columns and Adam's moments "
+          "are 0");
+    CHECK(dy < 1e-6, "add-prune: the output is the network's with those units' outgoing "
+          "weights zeroed (largest difference %.1e)", dy);
+    free(before); free(m); free(v);
+    siren_net_free(net);
+    /* a fit with it: a SIREN first layer is refused */
+    enum { S = 16 };
+    siren_image img = {S, S, 1, malloc(sizeof(float) * S * S)};
+    for (int i = 0; i < S * S; i++) img.data[i] = (float)((i * 7) % 11) / 10.0f;
+    siren_train_opts o = siren_train_opts_default();
+    o.steps = 2;
+    o.threads = 1;
+    o.add_prune_every = 1;
+    siren_config plain = siren_config_default(2, 1);
+    plain.hidden_features = 16;
+    siren_fit_result res;
+    siren_status st = siren_fit_image(&img, &plain, &o, &net, &res);
+    CHECK(st == SIREN_EINVAL && strstr(siren_last_error(), "TUNER"),
+          "add-prune on a SIREN first layer is refused: %s", siren_last_error());
+    free(img.data);
+}
+
 int main(void) {
     test_tuner();
+    test_add_prune();
     test_derivatives();
     test_train_and_files();
     test_inits();

@@ -107,3 +107,5 @@ $S $A --steps 20 -o "$T/bfull.st" && $S $A --steps 10 --checkpoint "$T/bck.st" -
     $S $A --steps 20 --resume "$T/bck.st" -o "$T/bres.st" && cmp -s "$T/bfull.st" "$T/bres.st" &&
     echo "ok - a band-penalty fit resumed at step 10 equals the uninterrupted one bit for bit" ||
     echo "not ok - band-penalty resume differs from the uninterrupted fit"
+r=$("$S" fit image data/camera.png --size 32x32 --steps 1 --add-prune 5 -o "$T/x.safetensors" 2>&1)
+[ $? -eq 2 ] && echo "ok - --add-prune without --init-first tuner is a usage error ($r)" || echo "not ok - --add-prune without tuner: $r"

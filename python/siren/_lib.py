@@ -61,7 +61,8 @@ class siren_train_opts(Structure):
                 ("l1", c_float), ("bound_hidden", c_float), ("l1_units", c_float),
                 ("shard_rank", c_int), ("shard_count", c_int),
                 ("reduce", siren_reduce_fn), ("reduce_user", c_void_p),
-                ("band_penalty", c_double), ("band_lines", c_int)]
+                ("band_penalty", c_double), ("band_lines", c_int),
+                ("add_prune_every", c_int), ("add_prune_frac", c_float)]
 
 
 class siren_fit_result(Structure):

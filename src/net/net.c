@@ -226,19 +226,49 @@ static int half_plane(const int *k, int d) {
     return 0;
 }
 
-/* TUNER's first layer (siren.h, SIREN_INIT_TUNER): W (H, d), b (H). */
-static void tuner_init(const siren_config *cfg, siren_rng *rng, int H, float *W, float *b) {
-    const int d = cfg->in_features;
-    const double p = cfg->tuner_period > 0 ? cfg->tuner_period : 2.0;
-    const int B = cfg->tuner_bandlimit > 0 ? cfg->tuner_bandlimit : 16;
-    const double scale = 2 * M_PI / p / cfg->first_omega_0;
-    /* K: the largest box whose half fits in half the rows (and the band) */
+/* TUNER's low box [-K, K]^d: the largest whose half fits in half of H
+ * rows (and in the band B). */
+static int tuner_box(int d, int B, int H) {
     int K = 0;
     for (;;) {
         double box = pow(2 * (K + 1) + 1, d);
         if (K + 1 > B || (box - 1) / 2 > H / 2) break;
         K++;
     }
+    return K;
+}
+
+/* A high-set frequency for TUNER: uniform in [-B, B]^d outside the box
+ * [-K, K]^d, canonical (half_plane), none of the `rows` rows of W (scaled
+ * by `scale`) already (checked against them all; H is small); 0 when none
+ * was found before *tries_left draws ran out. */
+static int tuner_draw_high(siren_rng *rng, int d, int B, int K, double scale,
+                           const float *W, int rows, long *tries_left, int *k) {
+    while ((*tries_left)-- > 0) {
+        int big = 0;
+        for (int i = 0; i < d; i++) {
+            k[i] = (int)siren_rng_below(rng, 2 * (uint64_t)B + 1) - B;
+            if (abs(k[i]) > K) big = 1;
+        }
+        if (!big || !half_plane(k, d)) continue;
+        int dup = 0;
+        for (int q = 0; q < rows && !dup; q++) {
+            dup = 1;
+            for (int i = 0; i < d; i++)
+                if (W[q * d + i] != (float)(scale * k[i])) dup = 0;
+        }
+        if (!dup) return 1;
+    }
+    return 0;
+}
+
+/* TUNER's first layer (siren.h, SIREN_INIT_TUNER): W (H, d), b (H). */
+static void tuner_init(const siren_config *cfg, siren_rng *rng, int H, float *W, float *b) {
+    const int d = cfg->in_features;
+    const double p = cfg->tuner_period > 0 ? cfg->tuner_period : 2.0;
+    const int B = cfg->tuner_bandlimit > 0 ? cfg->tuner_bandlimit : 16;
+    const double scale = 2 * M_PI / p / cfg->first_omega_0;
+    const int K = tuner_box(d, B, H);
     int row = 0, k[16];
     /* the low set: every canonical k in [-K, K]^d, in order */
     long total = 1;
@@ -253,22 +283,9 @@ static void tuner_init(const siren_config *cfg, siren_rng *rng, int H, float *W,
         for (int i = 0; i < d; i++) W[row * d + i] = (float)(scale * k[i]);
         row++;
     }
-    /* the high set: uniform in [-B, B]^d outside the box, canonical, no
-     * repeats (checked against the rows so far; H is small) */
-    for (int tries = 0; row < H && tries < 1000 * H; tries++) {
-        int big = 0;
-        for (int i = 0; i < d; i++) {
-            k[i] = (int)siren_rng_below(rng, 2 * (uint64_t)B + 1) - B;
-            if (abs(k[i]) > K) big = 1;
-        }
-        if (!big || !half_plane(k, d)) continue;
-        int dup = 0;
-        for (int q = 0; q < row && !dup; q++) {
-            dup = 1;
-            for (int i = 0; i < d; i++)
-                if (W[q * d + i] != (float)(scale * k[i])) dup = 0;
-        }
-        if (dup) continue;
+    /* the high set, no repeats, 1000 H draws at most in all */
+    long tries = 1000L * H;
+    while (row < H && tuner_draw_high(rng, d, B, K, scale, W, row, &tries, k)) {
         for (int i = 0; i < d; i++) W[row * d + i] = (float)(scale * k[i]);
         row++;
     }
@@ -277,6 +294,62 @@ static void tuner_init(const siren_config *cfg, siren_rng *rng, int H, float *W,
         for (int i = 0; i < d; i++) W[row * d + i] = W[q * d + i];
     for (int q = 0; q < H; q++)
         b[q] = (float)((2 * siren_rng_uniform(rng) - 1) * M_PI / cfg->first_omega_0);
+}
+
+int siren_net_tuner_resample(siren_net *net, int count, siren_rng *rng, float *m,
+                             float *v) {
+    const siren_config *cfg = &net->cfg;
+    if (cfg->init_first != SIREN_INIT_TUNER || cfg->encoding != SIREN_ENC_NONE ||
+        net->n_linear < 2 || count < 1)
+        return 0;
+    const int d = cfg->in_features, H = net->dims[1], H2 = net->dims[2];
+    const double p = cfg->tuner_period > 0 ? cfg->tuner_period : 2.0;
+    const int B = cfg->tuner_bandlimit > 0 ? cfg->tuner_bandlimit : 16;
+    const double scale = 2 * M_PI / p / cfg->first_omega_0;
+    const int K = tuner_box(d, B, H);
+    float *W = net->params + net->w_off[0], *b = net->params + net->b_off[0];
+    float *W1 = net->params + net->w_off[1]; /* (H2, H): unit j's column j */
+    /* the high-set units (outside the box: the low set stays whole), by
+     * the norm of their outgoing column, smallest first */
+    int *unit = malloc((size_t)H * sizeof *unit);
+    double *norm = malloc((size_t)H * sizeof *norm);
+    int n = 0, changed = 0, k[16];
+    if (!unit || !norm) goto done;
+    for (int j = 0; j < H; j++) {
+        int big = 0;
+        for (int i = 0; i < d; i++) big |= fabs(round(W[j * d + i] / scale)) > K;
+        if (!big) continue;
+        double s = 0;
+        for (int r = 0; r < H2; r++) s += (double)W1[(size_t)r * H + j] * W1[(size_t)r * H + j];
+        unit[n] = j;
+        norm[n++] = s;
+    }
+    for (int a = 1; a < n; a++) /* insertion sort: H is small, ties by index */
+        for (int c = a; c > 0 && norm[c] < norm[c - 1]; c--) {
+            const double t = norm[c]; norm[c] = norm[c - 1]; norm[c - 1] = t;
+            const int u = unit[c]; unit[c] = unit[c - 1]; unit[c - 1] = u;
+        }
+    long tries = 1000L * count;
+    for (int a = 0; a < n && a < count; a++) {
+        const int j = unit[a];
+        if (!tuner_draw_high(rng, d, B, K, scale, W, H, &tries, k)) break;
+        for (int i = 0; i < d; i++) W[j * d + i] = (float)(scale * k[i]);
+        b[j] = (float)((2 * siren_rng_uniform(rng) - 1) * M_PI / cfg->first_omega_0);
+        for (int r = 0; r < H2; r++) W1[(size_t)r * H + j] = 0;
+        /* Adam starts afresh on what changed */
+        float *mv[2] = {m, v};
+        for (int q = 0; q < 2; q++) {
+            if (!mv[q]) continue;
+            for (int i = 0; i < d; i++) mv[q][net->w_off[0] + j * d + i] = 0;
+            mv[q][net->b_off[0] + j] = 0;
+            for (int r = 0; r < H2; r++) mv[q][net->w_off[1] + (size_t)r * H + j] = 0;
+        }
+        changed++;
+    }
+done:
+    free(unit);
+    free(norm);
+    return changed;
 }
 
 /* Initialisation (siren.h, siren_init). The official SIREN init (Sitzmann

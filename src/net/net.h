@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "siren.h"
+#include "util/rng.h"
 
 #define SIREN_MAX_HIDDEN_LAYERS 64
 #define SIREN_MAX_LINEAR (SIREN_MAX_HIDDEN_LAYERS + 2)
@@ -51,6 +52,16 @@ void siren_net_project_hidden(siren_net *net, float shrink, float bound);
  * of every linear layer after the first MLP layer (the outgoing weights
  * of one hidden unit) scaled by max(0, 1 - shrink / its L2 norm). */
 void siren_net_shrink_units(siren_net *net, float shrink);
+/* TUNER's add-prune step (siren_train_opts.add_prune_every): of a TUNER
+ * first layer's high-set units (the low box stays whole), the `count`
+ * whose outgoing columns (in layer 1) have the smallest L2 norms get new
+ * integer frequencies drawn as the init draws the high set (none in use),
+ * a fresh phase and a zero outgoing column, so the network computes what
+ * it did with those units pruned; their entries of Adam's moments m and v
+ * (parameter-shaped, or NULL) are zeroed. Returns the units changed (0
+ * for other nets). */
+int siren_net_tuner_resample(siren_net *net, int count, siren_rng *rng, float *m,
+                             float *v);
 void siren_net_zero_frozen(const siren_net *net, float *grad);
 
 /* Checks a configuration; fills the message on failure. */

@@ -236,6 +236,15 @@ siren_status siren_loop_open(siren_loop *L, siren_net *net,
     L->threads = threads;
     L->log_cap = siren_loop_log_cap(opt);
     if ((st = check_schedule(opt))) return st;
+    if (opt->add_prune_every < 0 ||
+        (opt->add_prune_every > 0 && !(opt->add_prune_frac > 0 && opt->add_prune_frac <= 1)))
+        return siren_fail(SIREN_EINVAL, "add-prune every %d steps, fraction %g: need every "
+                          ">= 0 and 0 < fraction <= 1", opt->add_prune_every,
+                          opt->add_prune_frac);
+    if (opt->add_prune_every > 0 && (net->cfg.init_first != SIREN_INIT_TUNER ||
+                                     net->cfg.encoding != SIREN_ENC_NONE))
+        return siren_fail(SIREN_EINVAL, "the add-prune schedule is for a TUNER first layer "
+                          "(--init-first tuner, no encoding)");
     if ((st = siren_adam_init(&L->adam, net->n_params))) return st;
     if (!(L->step_ms = malloc(L->log_cap * sizeof *L->step_ms)))
         return siren_fail(SIREN_ENOMEM, "out of memory for training buffers");
@@ -304,6 +313,14 @@ siren_status siren_loop_update(siren_loop *L, const float *grad, double loss,
                                            &L->step, &rolled)))
             return st;
         if (!rolled) L->step++;
+        /* TUNER's add-prune, after an accepted step, over the first three
+         * quarters of the run (the last quarter fits the final set); the
+         * draws from the checkpointed RNG, so a resumed run makes the same */
+        if (!rolled && opt->add_prune_every > 0 && L->step % opt->add_prune_every == 0 &&
+            4L * L->step <= 3L * opt->steps)
+            siren_net_tuner_resample(L->net,
+                                     (int)lround(opt->add_prune_frac * L->net->dims[1]),
+                                     &L->ck.rng, L->adam.m, L->adam.v);
     }
     if (!rolled && L->done_steps < L->log_cap)
         L->step_ms[L->done_steps++] = 1e3 * (siren_now() - L->ts);

@@ -39,6 +39,7 @@ siren_train_opts siren_train_opts_default(void) {
     o.bound_hidden = 0;
     o.l1_units = 0;
     o.band_lines = 16;
+    o.add_prune_frac = 0.1f;
     return o;
 }
 
