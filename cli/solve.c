@@ -29,8 +29,8 @@ static const char *solve_help =
     "             OUTDIR/model.safetensors, real.png, imag.png (blue < 0 <\n"
     "             red), magnitude.png and field.npy (res, res, 2) = (Re, Im).\n"
     "  wave       u_tt = c^2 (u_rr + u_cc) for t in [0, --t-max], u(0) a\n"
-    "             Gaussian of variance 5e-4 and peak 1/50 at --source,\n"
-    "             u_t(0) = 0; inputs (t, row, col). Writes\n"
+    "             Gaussian of variance 5e-4 (--pulse-variance) and peak 1/50\n"
+    "             at --source, u_t(0) = 0; inputs (t, row, col). Writes\n"
     "             OUTDIR/model.safetensors, frames/%04d.png (frame k at\n"
     "             t = k t_max / (frames - 1), from 0000) and u.npy (frames,\n"
     "             res, res).\n"
@@ -65,6 +65,11 @@ static const char *solve_help =
     "  --ramp F             wave: the sampled time window grows from 0 to\n"
     "                       t-max over the first F of the steps (0.5) [1]\n"
     "  --frames N           wave: frames written (8)\n"
+    "  --pulse-variance V   wave: variance of the initial Gaussian, 1e-5..0.1;\n"
+    "                       its peak stays 1/50; the t = 0 disk around the\n"
+    "                       source and --energy's disc margin and band scale\n"
+    "                       with its standard deviation; the reference uses it\n"
+    "                       (5e-4) [5e-4]\n"
     "  --causal EPS         wave: causal weighting in time (Wang et al. 2022):\n"
     "                       [0, t-max] in 32 bins, the residual of bin i\n"
     "                       weighted by exp(-EPS (L_0 + ... + L_{i-1})), L_k\n"
@@ -76,7 +81,8 @@ static const char *solve_help =
     "                       u_t^2 + c^2 |grad u|^2, conserved) at 4 times a step\n"
     "                       in the window, inside the disc |x - source| <=\n"
     "                       c t + 0.1 and outside it, E0 its value at t = 0\n"
-    "                       (0: off, the official loss) [0]\n"
+    "                       (0.1 times sqrt(V / 5e-4) with --pulse-variance V;\n"
+    "                       0: off, the official loss) [0]\n"
     "  --src-samples N      points per step in the disk around the source\n"
     "                       (wave: at t = 0, and as many again uniform at t = 0);\n"
     "                       the loss weights them so that it stays the same\n"
@@ -116,7 +122,8 @@ static const char *solve_help =
     "(uniform; near the source; at t = 0) weighted by its official share over\n"
     "its count, so any --batch and --src-samples estimate the same loss.\n"
     "--json: {\"problem\", \"steps\", \"seconds\", \"loss\",\n"
-    "\"loss_terms\" (the official loss, also with --causal), ...; with\n"
+    "\"loss_terms\" (the official loss, also with --causal), ...; wave:\n"
+    "\"pulse_variance\"; with\n"
     "--causal \"causal\", \"causal_loss\" (the weighted objective) and\n"
     "\"causal_min_weight\" (the last step's smallest bin weight); with\n"
     "--energy \"energy\", \"energy_term\" (the last step's, before W),\n"
@@ -438,6 +445,7 @@ static int run_solve(solve_args *a) {
         cJSON_AddNumberToObject(o, "params", (double)siren_net_param_count(net));
         cJSON_AddNumberToObject(o, "seed", (double)a->opt.seed);
         cJSON_AddNumberToObject(o, "res", n);
+        if (!a->helm) cJSON_AddNumberToObject(o, "pulse_variance", a->po.pulse_var);
         if (a->po.causal > 0) {
             cJSON_AddNumberToObject(o, "causal", a->po.causal);
             cJSON_AddNumberToObject(o, "causal_loss", res.causal_loss);
@@ -574,6 +582,9 @@ int cli_solve(int argc, char **argv) {
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--energy"))) {
             a.po.energy = cli_double(cmd, "--energy", v, 0, 1e6);
             wave_only = 1;
+        } else if ((v = cli_opt(cmd, argc, argv, &i, "--pulse-variance"))) {
+            a.po.pulse_var = cli_double(cmd, "--pulse-variance", v, 1e-5, 0.1);
+            wave_only = 1;
         } else if ((v = cli_opt(cmd, argc, argv, &i, "--frames"))) {
             a.frames = (int)cli_int(cmd, "--frames", v, 1, 10000);
             wave_only = 1;
@@ -616,16 +627,19 @@ int cli_solve(int argc, char **argv) {
         else cli_usage_error(cmd, "unexpected argument '%s'", s);
     }
     if (a.helm && wave_only)
-        cli_usage_error(cmd, "--c, --t-max, --ramp, --frames, --causal and --energy are "
-                             "for the wave");
+        cli_usage_error(cmd, "--c, --t-max, --ramp, --frames, --causal, --energy and "
+                             "--pulse-variance are for the wave");
     if (!a.helm && helm_only)
         cli_usage_error(cmd, "--k, --k-ramp, --pml-width and --pml-a0 are for helmholtz");
     /* the library's check (siren.h, energy), as a usage error before any
-     * work: the disc of radius c t + 0.1 must stay inside the square */
-    if (a.po.energy > 0 && a.po.c * a.po.t_max + 0.1 +
-                                   fmax(fabs(a.po.src_row), fabs(a.po.src_col)) > 1)
+     * work: the disc of radius c t + 0.1 sqrt(V / 5e-4) must stay inside
+     * the square */
+    const double margin = 0.1 * sqrt(a.po.pulse_var / 5e-4);
+    if (a.po.energy > 0 &&
+        a.po.c * a.po.t_max + margin + fmax(fabs(a.po.src_row), fabs(a.po.src_col)) > 1)
         cli_usage_error(cmd, "--energy needs the pulse inside the square: --c times "
-                             "--t-max + 0.1 + max |source| must be at most 1");
+                             "--t-max + %g + max |source| must be at most 1 (%g: 0.1 "
+                             "times sqrt(--pulse-variance / 5e-4))", margin, margin);
     if (a.opt.checkpoint_every > 0 && !a.opt.checkpoint)
         cli_usage_error(cmd, "--checkpoint-every needs --checkpoint FILE");
     /* More near-source (wave: t = 0) points than the official fraction:

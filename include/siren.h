@@ -837,8 +837,21 @@ typedef struct {
                                  disc |x - x0| <= c t + 0.1 that holds the
                                  true solution, and outside it, where the
                                  true one has none. Needs the disc inside
-                                 the square: c t_max + 0.1 + max |x0| <= 1.
-                                 0: off, the official loss */
+                                 the square: c t_max + 0.1 + max |x0| <= 1
+                                 (0.1 and the band scale with pulse_var's
+                                 standard deviation). 0: off, the official
+                                 loss */
+    double pulse_var;         /* wave: the variance v of the initial pulse
+                                 u0 = exp(-|x - x0|^2 / (2 v)) / 50
+                                 (official 5e-4; 0 means that too, for a
+                                 struct not from siren_pde_opts_default;
+                                 else 1e-5..0.1). The peak 1/50 stays, and
+                                 so E0 (pi c^2 / 50^2 for any v); the t = 0
+                                 disk's radius 0.25 and the energy disc's
+                                 0.1 and band 0.08 scale with the standard
+                                 deviation, sqrt(v / 5e-4) (the disk capped
+                                 at 1); the reference uses v. The model
+                                 records it (pde_pulse_variance) */
 } siren_pde_opts;
 
 /* The time bins of siren_pde_opts.causal. */
@@ -847,7 +860,7 @@ typedef struct {
 #define SIREN_PDE_ENERGY_SLICES 4
 
 /* The official problems: k 20, source (0, 0), layer 0.5 / 5, c 1,
- * t_max 0.4, ramp 1. */
+ * t_max 0.4, ramp 1, pulse variance 5e-4. */
 siren_pde_opts siren_pde_opts_default(void);
 
 typedef struct {

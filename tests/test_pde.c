@@ -9,7 +9,9 @@
  * stated factor; the causal weighting in time (weights, the gradient with
  * and without them, a solve); the energy term (the estimator on known
  * densities, the network's energy and the term's gradient against central
- * differences, W = 0 bit for bit); checkpoint and resume bit for bit; and the
+ * differences, W = 0 bit for bit); the pulse variance (u0, the t = 0 points,
+ * the loss, the energy estimator, the reference, the default bit for bit);
+ * checkpoint and resume bit for bit; and the
  * CLI end to end
  * (files and JSON). One thread throughout. */
 #include <complex.h>
@@ -626,11 +628,12 @@ static void energy_sums(const float *x, const float *wq, size_t n, size_t n_in,
     }
 }
 
-/* c^2 |grad u0|^2 of the initial pulse, from its formula (u_t = 0). */
+/* c^2 |grad u0|^2 of the initial pulse (of po's variance), from its
+ * formula (u_t = 0). */
 static double e_pulse(const siren_pde_opts *po, double t, double r, double c) {
     (void)t;
     const double dr = r - po->src_row, dc = c - po->src_col, q = dr * dr + dc * dc;
-    const double v = 5e-4, u = exp(-q / (2 * v)) / 50;
+    const double v = siren_pde_wave_var(po), u = exp(-q / (2 * v)) / 50;
     return po->c * po->c * u * u * q / (v * v);
 }
 
@@ -639,7 +642,7 @@ static double e_pulse(const siren_pde_opts *po, double t, double r, double c) {
  * is built for. */
 static double e_ring(const siren_pde_opts *po, double t, double r, double c) {
     const double rho = hypot(r - po->src_row, c - po->src_col), s = rho - po->c * t;
-    const double v = 5e-4, u = exp(-s * s / (2 * v)) / 50;
+    const double v = siren_pde_wave_var(po), u = exp(-s * s / (2 * v)) / 50;
     return 2 * po->c * po->c * (u * s / v) * (u * s / v);
 }
 
@@ -857,6 +860,196 @@ static void test_energy(void) {
     CHECK(sc == SIREN_EINVAL, "the energy term is refused for Helmholtz");
 }
 
+/* ------------------------------------------------------- pulse variance */
+
+/* u0 of variance v from its formula (siren.h), with the official cut. */
+static double u0_of(double v, double r, double c) {
+    const double g = exp(-(r * r + c * c) / (2 * v)) / 50;
+    return g < 1e-5 ? 0 : g;
+}
+
+/* The Gaussian pulse's free-space solution, the Hankel integral
+ * u(rho, t) = A v int k e^(-v k^2 / 2) cos(c k t) J0(k rho) dk (Simpson;
+ * as test_pde_fd's). */
+static double pulse_exact(double v, double rho, double t) {
+    const double K = 14 / sqrt(v);
+    const int nk = 2 * (int)(K / 0.02 / 2);
+    const double dk = K / nk;
+    double s = 0;
+    for (int i = 0; i <= nk; i++) {
+        const double k = i * dk, w = (i == 0 || i == nk) ? 1 : (i % 2 ? 4 : 2);
+        s += w * k * exp(-v * k * k / 2) * cos(k * t) * j0(k * rho);
+    }
+    return v * s * dk / 3 / 50;
+}
+
+/* siren_pde_opts.pulse_var: the default and 0 are the official 5e-4 (the
+ * scale of the lengths exactly 1); u0, the t = 0 points' values and disk,
+ * and the loss's initial-value term follow another variance; so do the
+ * energy estimator's disc and band (a wide pulse's energy is found, not
+ * with the official disc: a control) while E0 does not change; the public
+ * reference uses it (t = 0 exactly the new Gaussian, t = 0.3 its Hankel
+ * solution); solves: 0 is the default bit for bit, 5e-3 another model,
+ * recorded in the metadata; out-of-range variances, and the energy term
+ * with a disc leaving the square, are refused. */
+static void test_pulse_variance(void) {
+    siren_pde_opts po = siren_pde_opts_default(), z;
+    memset(&z, 0, sizeof z);
+    CHECK(po.pulse_var == 5e-4 && siren_pde_wave_var(&z) == 5e-4 &&
+              siren_pde_wave_scale(&po) == 1 && siren_pde_wave_scale(&z) == 1 &&
+              siren_pde_wave_src_radius(&po) == 0.25 &&
+              siren_pde_energy_margin(&po) == SIREN_PDE_ENERGY_MARGIN,
+          "pulse variance: default 5e-4 (0 too), lengths scaled by exactly 1");
+    const double v = 5e-3;
+    po.pulse_var = v;
+    const double g = siren_pde_source(SIREN_PDE_WAVE, &po, 0.05, -0.02);
+    CHECK(fabs(g - u0_of(v, 0.05, -0.02)) < 1e-15 && fabs(g - u0_of(5e-4, 0.05, -0.02)) > 1e-3,
+          "wave u0 with variance %g: %.6g at (0.05, -0.02), as the formula", v, g);
+    CHECK(fabs(siren_pde_wave_src_radius(&po) - 0.25 * sqrt(10)) < 1e-12 &&
+              fabs(siren_pde_energy_margin(&po) - 0.1 * sqrt(10)) < 1e-12,
+          "variance %g: t = 0 disk radius %.4f, energy margin %.4f (x sqrt(10))", v,
+          siren_pde_wave_src_radius(&po), siren_pde_energy_margin(&po));
+    siren_pde_opts p2 = po;
+    p2.pulse_var = 2e-2;
+    CHECK(siren_pde_wave_src_radius(&p2) == 1, "variance 2e-2: the disk capped at 1");
+
+    /* the t = 0 points: values and disk; then the loss of a network whose
+     * output is 0 (its last layer zeroed): initial-value term = sum of
+     * (N0 / 10) w |u0|, with this variance's u0 */
+    enum { N = 600, S = 100 };
+    float x[N * 3], aux[N * 3];
+    siren_rng rng;
+    siren_rng_seed(&rng, 41);
+    siren_pde_sample(SIREN_PDE_WAVE, &po, &rng, 0, 10, N, S, x, aux); /* all at t = 0 */
+    int ok = 1;
+    double rmax = 0, want = 0, other = 0;
+    for (int i = 0; i < N; i++) {
+        const float *p = x + 3 * i, *a = aux + 3 * i;
+        ok &= p[0] == 0 && a[0] == 1 && a[1] == (float)u0_of(v, p[1], p[2]);
+        if (i >= N - S) rmax = fmax(rmax, hypot(p[1], p[2]));
+        want += 0.1 * 340 * 340 * a[2] * u0_of(v, p[1], p[2]);
+        other += 0.1 * 340 * 340 * a[2] * u0_of(5e-4, p[1], p[2]);
+    }
+    CHECK(ok && rmax <= 0.25 * sqrt(10) + 1e-6 && rmax > 0.5,
+          "variance %g: t = 0 points carry its u0; the disk's reach out to %.3f", v, rmax);
+    siren_config cfg = siren_config_default(3, 1);
+    cfg.hidden_features = 12;
+    cfg.hidden_layers = 1;
+    siren_net *net;
+    siren_net_create(&cfg, 8, &net);
+    const size_t P = siren_net_param_count(net);
+    memset(siren_net_params(net) + P - 13, 0, 13 * sizeof(float)); /* 12 weights, bias */
+    double terms[3];
+    siren_pde_loss(net, SIREN_PDE_WAVE, &po, x, aux, N, 1, NULL, terms);
+    CHECK(fabs(terms[1] - want) < 1e-5 * want && terms[2] == 0 &&
+              fabs(other - want) > 0.5 * want,
+          "loss of the zero network at t = 0: initial-value term %.6g = sum (N0/10) w "
+          "|u0| with variance %g (%.6g; with 5e-4's u0 %.6g)", terms[1], v, want, other);
+    siren_net_free(net);
+
+    /* energy: E0 of the wide pulse by quadrature; the estimator's mean */
+    double q = 0;
+    const double h = 2e-3;
+    for (double r = -0.6 + h / 2; r < 0.6; r += h)
+        for (double c = -0.6 + h / 2; c < 0.6; c += h) q += h * h * e_pulse(&po, 0, r, c);
+    const double e0 = siren_pde_energy0(&po);
+    siren_pde_opts narrow = po; /* the official pulse; its disc and band: a control */
+    narrow.pulse_var = 5e-4;
+    CHECK(fabs(e0 - q) < 1e-6 * q && e0 == siren_pde_energy0(&narrow),
+          "E0 = pi c^2 / 50^2 for variance %g too: %.8g (quadrature %.8g)", v, e0, q);
+    enum { M = SIREN_PDE_ENERGY_MAX, DRAWS = 200 };
+    float ex[M * 3], ew[M];
+    for (int k = 0; k < 2; k++) {
+        const double t = k ? 0.3 : 0;
+        double exact = e0;
+        if (k) { /* the ring at t = 0.3 by a 1-D quadrature in rho */
+            exact = 0;
+            for (double rho = 1e-5 / 2; rho < 1; rho += 1e-5)
+                exact += 1e-5 * 2 * PI * rho * e_ring(&po, t, rho, 0);
+        }
+        double m = 0, mc = 0;
+        for (int d = 0; d < DRAWS; d++) {
+            size_t nin;
+            double in, out;
+            size_t n = siren_pde_energy_sample(&po, &rng, t, ex, ew, &nin);
+            energy_sums(ex, ew, n, nin, k ? e_ring : e_pulse, &po, &in, &out);
+            m += in / DRAWS;
+            n = siren_pde_energy_sample(&narrow, &rng, t, ex, ew, &nin);
+            energy_sums(ex, ew, n, nin, k ? e_ring : e_pulse, &po, &in, &out);
+            mc += in / DRAWS;
+        }
+        CHECK(fabs(m - exact) < 0.01 * exact && fabs(mc - exact) > 0.1 * exact,
+              "energy estimator, variance %g, %s: disc mean of %d draws %.6g (exact %.6g); "
+              "with the official disc %.6g", v, k ? "ring at t = 0.3" : "pulse at t = 0",
+              DRAWS, m, exact, mc);
+    }
+
+    /* the public reference */
+    enum { n = 129 };
+    const double times[2] = {0, 0.3};
+    double *u = malloc(2 * n * n * sizeof *u);
+    siren_status st = siren_reference_wave(&po, n, times, 2, u);
+    double w0 = 0, num = 0, den = 0;
+    for (int i = 0; i < n && !st; i++) {
+        for (int j = 0; j < n; j++) {
+            const double r = siren_grid_coord(i, n), c = siren_grid_coord(j, n);
+            w0 = fmax(w0, fabs(u[i * n + j] - exp(-(r * r + c * c) / (2 * v)) / 50));
+        }
+        const double ex1 = pulse_exact(v, fabs(siren_grid_coord(i, n)), 0.3);
+        const double d = u[n * n + i * n + (n - 1) / 2] - ex1;
+        num += d * d;
+        den += ex1 * ex1;
+    }
+    CHECK(!st && w0 < 1e-15 && sqrt(num / den) < 0.01,
+          "siren_reference_wave with variance %g: t = 0 the Gaussian (max |diff| %.1e), "
+          "t = 0.3 along the row its Hankel solution (rel L2 %.2e)", v, w0, sqrt(num / den));
+    free(u);
+
+    /* solves: 0 is the default bit for bit, 5e-3 another model */
+    siren_train_opts opt = siren_train_opts_default();
+    opt.batch = 256;
+    opt.threads = 1;
+    opt.steps = 3;
+    siren_pde_opts pd = siren_pde_opts_default(), p0 = pd, pv = pd;
+    p0.pulse_var = 0;
+    pv.pulse_var = v;
+    siren_net *a, *b, *c;
+    siren_pde_result ra, rb, rc;
+    siren_status sa = siren_solve_wave(&pd, &cfg, &opt, &a, &ra);
+    siren_status sb = siren_solve_wave(&p0, &cfg, &opt, &b, &rb);
+    siren_status sc = siren_solve_wave(&pv, &cfg, &opt, &c, &rc);
+    const char *ma = sa ? NULL : siren_net_get_meta(a, "pde_pulse_variance"),
+               *mc = sc ? NULL : siren_net_get_meta(c, "pde_pulse_variance");
+    CHECK(!sa && !sb && !sc && ra.loss == rb.loss &&
+              !memcmp(siren_net_params(a), siren_net_params(b), P * sizeof(float)) &&
+              memcmp(siren_net_params(a), siren_net_params(c), P * sizeof(float)) &&
+              ra.terms[1] != rc.terms[1] && ma && atof(ma) == 5e-4 && mc && atof(mc) == v,
+          "solves: pulse_var 0 is the default bit for bit (loss %.6g); %g another model "
+          "(initial-value term %.4g against %.4g), recorded as pde_pulse_variance", ra.loss,
+          v, rc.terms[1], ra.terms[1]);
+    if (!sa) siren_net_free(a);
+    if (!sb) siren_net_free(b);
+    if (!sc) siren_net_free(c);
+    const double bad[3] = {1e-6, 0.2, NAN};
+    int refused = 1;
+    for (int k = 0; k < 3; k++) {
+        pv.pulse_var = bad[k];
+        sc = siren_solve_wave(&pv, &cfg, &opt, &c, &rc);
+        refused &= sc == SIREN_EINVAL;
+        if (!sc) siren_net_free(c);
+    }
+    pv.pulse_var = 2e-2; /* the energy disc: 0.4 + 0.1 sqrt(40) > 1 */
+    pv.energy = 0.1;
+    sa = siren_solve_wave(&pv, &cfg, &opt, &a, &ra);
+    pv.pulse_var = v; /* 0.4 + 0.1 sqrt(10) <= 1 */
+    sb = siren_solve_wave(&pv, &cfg, &opt, &b, &rb);
+    CHECK(refused && sa == SIREN_EINVAL && !sb && rb.energy_in > 0,
+          "variances 1e-6, 0.2 and NaN refused; the energy term with 2e-2 refused (its "
+          "disc leaves the square), with %g not", v);
+    if (!sa) siren_net_free(a);
+    if (!sb) siren_net_free(b);
+}
+
 static int stop_at_10(void *user, const siren_progress *p) {
     (void)user;
     return p->step == 10;
@@ -1010,6 +1203,31 @@ static void test_cli(void) {
               strstr(json, "\"energy_in\":") && strstr(json, "\"energy_out\":"),
           "siren solve wave --energy 0.1 --json reports the weight, the term and the "
           "energy in and outside the disc");
+    snprintf(cmd, sizeof cmd, "%s solve wave -o %s/v --steps 2 --batch 256 --hidden 8 "
+             "--layers 1 --res 9 --frames 2 --threads 1 --pulse-variance 5e-3 --compare "
+             "--json --quiet >%s/v.json", bin, dir, dir);
+    rc = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/v.json", dir);
+    json[0] = 0;
+    if ((f = fopen(cmd, "r"))) {
+        size_t k = fread(json, 1, sizeof json - 1, f);
+        json[k] = 0;
+        fclose(f);
+    }
+    CHECK(rc == 0 && strstr(json, "\"pulse_variance\":0.005") &&
+              strstr(json, "\"rel_l2_error\":"),
+          "siren solve wave --pulse-variance 5e-3 --compare --json reports the variance");
+    const char *bad[] = {"wave --pulse-variance 0.2", "wave --pulse-variance 1e-6",
+                         "helmholtz --pulse-variance 1e-3",
+                         "wave --pulse-variance 2e-2 --energy 0.1"};
+    int all2 = 1;
+    for (int k = 0; k < 4; k++) {
+        snprintf(cmd, sizeof cmd, "%s solve %s >/dev/null 2>&1", bin, bad[k]);
+        rc = system(cmd);
+        all2 &= WIFEXITED(rc) && WEXITSTATUS(rc) == 2;
+    }
+    CHECK(all2, "--pulse-variance outside 1e-5..0.1, for helmholtz, or with --energy "
+          "whose disc leaves the square is a usage error (2)");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) printf("# could not remove %s\n", dir);
 }
@@ -1027,6 +1245,7 @@ int main(void) {
     test_k_ramp();
     test_causal();
     test_energy();
+    test_pulse_variance();
     test_resume(0);
     test_resume(1);
     test_cli();

@@ -34,6 +34,7 @@ siren_pde_opts siren_pde_opts_default(void) {
     o.c = 1;
     o.t_max = 0.4;
     o.ramp = 1;
+    o.pulse_var = SIREN_WAVE_VAR;
     return o;
 }
 
@@ -139,6 +140,25 @@ double siren_wave_residual(const siren_pde_opts *po, const double d2u[3]) {
     return d2u[0] - po->c * po->c * (d2u[1] + d2u[2]);
 }
 
+double siren_pde_wave_var(const siren_pde_opts *po) {
+    return po->pulse_var > 0 ? po->pulse_var : SIREN_WAVE_VAR;
+}
+
+/* v / v0 is exactly 1 at the official v, and so is its root: every length
+ * scaled by it is the official one bit for bit */
+double siren_pde_wave_scale(const siren_pde_opts *po) {
+    return sqrt(siren_pde_wave_var(po) / SIREN_WAVE_VAR);
+}
+
+/* The disk's points pin u0 down where it is not 0 (out to 3.9 standard
+ * deviations, where it falls under the 1e-5 cut): the official 0.25 is 11
+ * of them, kept at 11 for another width; past 1 the disk would leave the
+ * square (with the source at its centre), and a pulse that wide is
+ * covered by the uniform t = 0 points anyway. */
+double siren_pde_wave_src_radius(const siren_pde_opts *po) {
+    return fmin(SIREN_WAVE_SRC_RADIUS * siren_pde_wave_scale(po), 1.0);
+}
+
 double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po, double row,
                         double col) {
     const double dr = row - po->src_row, dc = col - po->src_col, q = dr * dr + dc * dc;
@@ -146,7 +166,7 @@ double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po, double ro
     if (kind == SIREN_PDE_HELMHOLTZ)
         g = exp(-q / (2 * SIREN_HELM_VAR)) / (2 * PI * SIREN_HELM_VAR);
     else
-        g = SIREN_WAVE_AMP * exp(-q / (2 * SIREN_WAVE_VAR));
+        g = SIREN_WAVE_AMP * exp(-q / (2 * siren_pde_wave_var(po)));
     return g < SIREN_PDE_CUT ? 0 : g;
 }
 
@@ -218,7 +238,7 @@ void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *
         }
         return;
     }
-    const double w = wave_window(po, step, steps);
+    const double w = wave_window(po, step, steps), rad = siren_pde_wave_src_radius(po);
     const double n0 = SIREN_WAVE_BATCH0, s0 = SIREN_WAVE_SRC0;
     const float wu = group_weight(n0 - 2 * s0, n0, n - 2 * src), ws = group_weight(s0, n0, src);
     for (size_t i = 0; i < n; i++) {
@@ -228,7 +248,7 @@ void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *
             p[1] = (float)uni(rng, -1, 1);
             p[2] = (float)uni(rng, -1, 1);
         } else {
-            disk(rng, po, SIREN_WAVE_SRC_RADIUS, p + 1);
+            disk(rng, po, rad, p + 1);
         }
         /* official: the initial conditions hold where t == start_time */
         const int at0 = p[0] == 0.0f;
@@ -246,18 +266,25 @@ void siren_pde_sample(siren_pde_kind kind, const siren_pde_opts *po, siren_rng *
  * are exact), so there is no quadrature bias to cancel, and the target
  * should not move with the noise of the network's fit of u0 (whose
  * energy the t = 0 slices then also pull to the true one). The source's
- * cut below 1e-5 (r > 0.087) and the square's edges change E0 by under
- * 1e-5 of it. */
+ * cut below 1e-5 (r > 3.9 standard deviations) and the square's edges
+ * change E0 by under 1e-5 of it for variances up to 0.05 (the energy
+ * outside radius R is (1 + R^2/v) e^(-R^2/v) of it: 4e-8 at R = 1 for
+ * 0.05; with the source at the centre and t_max 0.4 the energy term
+ * refuses variances over 0.018, whose disc would leave the square). */
 double siren_pde_energy0(const siren_pde_opts *po) {
     return PI * po->c * po->c * SIREN_WAVE_AMP * SIREN_WAVE_AMP;
+}
+
+double siren_pde_energy_margin(const siren_pde_opts *po) {
+    return SIREN_PDE_ENERGY_MARGIN * siren_pde_wave_scale(po);
 }
 
 size_t siren_pde_energy_sample(const siren_pde_opts *po, siren_rng *rng, double t,
                                float *x, float *wq, size_t *n_in) {
     enum { S = SIREN_PDE_ENERGY_SIDE, G = SIREN_PDE_ENERGY_GRID };
-    const double ct = po->c * t, R = ct + SIREN_PDE_ENERGY_MARGIN;
-    const double a = fmax(0, ct - SIREN_PDE_ENERGY_BAND),
-                 b = fmin(R, ct + SIREN_PDE_ENERGY_BAND);
+    const double ct = po->c * t, R = ct + siren_pde_energy_margin(po),
+                 band = SIREN_PDE_ENERGY_BAND * siren_pde_wave_scale(po);
+    const double a = fmax(0, ct - band), b = fmin(R, ct + band);
     size_t m = 0;
     /* The disc: S^2 points uniform over its area (they see a wrong
      * solution's energy wherever in the disc it is: a pulse left at the
@@ -707,17 +734,23 @@ static siren_status check_opts(siren_pde_kind kind, const siren_pde_opts *po) {
         if (!(po->causal >= 0 && po->causal <= 1e6))
             return siren_fail(SIREN_EINVAL, "causal weighting eps %g: need 0..1e6 (0: "
                               "off)", po->causal);
+        /* 1e-5: a standard deviation of 0.0032, 0.4 of a 256-grid's
+         * pixel; 0.1: 0.32, whose tails reach the square's edges (6.7e-3
+         * of the peak there); 0: the official */
+        if (!(po->pulse_var == 0 || (po->pulse_var >= 1e-5 && po->pulse_var <= 0.1)))
+            return siren_fail(SIREN_EINVAL, "pulse variance %g: need 1e-5..0.1 (0: the "
+                              "official 5e-4)", po->pulse_var);
         if (!(po->energy >= 0 && po->energy <= 1e6))
             return siren_fail(SIREN_EINVAL, "energy term weight %g: need 0..1e6 (0: off)",
                               po->energy);
         /* E is conserved in the square only while nothing leaves it, and
          * the sampler's disc must lie inside it */
-        const double reach = po->c * po->t_max + SIREN_PDE_ENERGY_MARGIN +
+        const double reach = po->c * po->t_max + siren_pde_energy_margin(po) +
                              fmax(fabs(po->src_row), fabs(po->src_col));
         if (po->energy > 0 && reach > 1)
             return siren_fail(SIREN_EINVAL, "the energy term needs the pulse inside the "
                               "square: c t_max + %g + max |source| = %g > 1",
-                              SIREN_PDE_ENERGY_MARGIN, reach);
+                              siren_pde_energy_margin(po), reach);
     }
     return SIREN_OK;
 }
@@ -751,6 +784,7 @@ static siren_status set_meta(siren_net *net, siren_pde_kind kind, const siren_pd
     } else {
         META("pde_c", po->c);
         META("pde_t_max", po->t_max);
+        META("pde_pulse_variance", siren_pde_wave_var(po));
     }
 #undef META
     return SIREN_OK;
@@ -1000,6 +1034,7 @@ siren_status siren_reference_wave(const siren_pde_opts *po, int n, const double 
     o.c = po->c;
     o.src_row = po->src_row;
     o.src_col = po->src_col;
+    o.src_var = siren_pde_wave_var(po); /* the grid refinement follows it */
     /* Free space as the network sees it: a margin so that the box's
      * edges change no returned point before the last time (pde.h:
      * c t < 1 + 2 margin - max |x0| - 6 sqrt(v)). */

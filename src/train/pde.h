@@ -24,7 +24,7 @@ typedef enum { SIREN_PDE_HELMHOLTZ = 0, SIREN_PDE_WAVE = 1 } siren_pde_kind;
 #define SIREN_WAVE_BATCH0 (340 * 340)
 #define SIREN_WAVE_SRC0 1000           /* near the source at t = 0, and as
                                           many again uniform at t = 0 */
-#define SIREN_WAVE_VAR 5e-4
+#define SIREN_WAVE_VAR 5e-4           /* siren_pde_opts.pulse_var's default */
 #define SIREN_WAVE_AMP (1.0 / 50.0)    /* the Gaussian over 50 x its peak */
 #define SIREN_WAVE_SRC_RADIUS 0.25
 #define SIREN_WAVE_DIR_WEIGHT 1e-1     /* dirichlet: * N / 1e1 */
@@ -59,8 +59,21 @@ void siren_helmholtz_residual(const siren_pde_opts *po, const double x[2],
 /* The wave residual u_tt - c^2 (u_rr + u_cc) from d2u = (u_tt, u_rr, u_cc). */
 double siren_wave_residual(const siren_pde_opts *po, const double d2u[3]);
 
+/* The wave's initial pulse: its variance (po->pulse_var, 0: the official
+ * SIREN_WAVE_VAR), and its standard deviation over the official one,
+ * sqrt(v / 5e-4), by which the lengths sized for the official pulse scale
+ * (the t = 0 disk, the energy disc's margin and band): exactly 1 at the
+ * official variance, so the default run is the one before the option. */
+double siren_pde_wave_var(const siren_pde_opts *po);
+double siren_pde_wave_scale(const siren_pde_opts *po);
+/* The radius of the disk of the wave's t = 0 points around the source:
+ * SIREN_WAVE_SRC_RADIUS (11 official standard deviations) times the
+ * scale, at most 1. */
+double siren_pde_wave_src_radius(const siren_pde_opts *po);
+
 /* The official source value g(x) at (row, col) (Helmholtz: the unit-mass
- * Gaussian; wave: u0 = the Gaussian / 50 / its peak), 0 below 1e-5. */
+ * Gaussian; wave: u0 = the Gaussian of variance pulse_var times 1/50), 0
+ * below 1e-5. */
 double siren_pde_source(siren_pde_kind kind, const siren_pde_opts *po,
                         double row, double col);
 
@@ -118,10 +131,13 @@ double siren_pde_loss_causal(const siren_net *net, siren_pde_kind kind,
 
 /* The energy term (siren_pde_opts.energy). The wave equation conserves
  * E(t) = the integral of u_t^2 + c^2 |grad u|^2 over the plane, and the
- * pulse stays inside the square while c t + 0.1 + max |x0| <= 1 (checked),
- * so E over the square is E0 = E(0) throughout: ... */
-#define SIREN_PDE_ENERGY_MARGIN 0.1 /* the disc: radius c t + this (4.5 std) */
-#define SIREN_PDE_ENERGY_BAND 0.08  /* the ring's band: c t +- this */
+ * pulse stays inside the square while c t + margin + max |x0| <= 1
+ * (checked), so E over the square is E0 = E(0) throughout: ... */
+/* the disc: radius c t + this (4.5 official standard deviations) and the
+ * ring's band c t +- this, each times siren_pde_wave_scale, so that they
+ * hold the same share of a wider pulse's energy */
+#define SIREN_PDE_ENERGY_MARGIN 0.1
+#define SIREN_PDE_ENERGY_BAND 0.08
 #define SIREN_PDE_ENERGY_SIDE 8     /* each disc group: SIDE x SIDE strata */
 #define SIREN_PDE_ENERGY_GRID 12    /* outside: the square's GRID x GRID cells */
 #define SIREN_PDE_ENERGY_MAX \
@@ -130,11 +146,14 @@ double siren_pde_loss_causal(const siren_net *net, siren_pde_kind kind,
 /* ... E0 = c^2 times the integral of |grad u0|^2 = pi c^2 A^2 (A the
  * pulse's peak; whatever its variance) ... */
 double siren_pde_energy0(const siren_pde_opts *po);
+/* ... the disc's margin, SIREN_PDE_ENERGY_MARGIN times the scale ... */
+double siren_pde_energy_margin(const siren_pde_opts *po);
 /* ... estimated at time t from one slice of points x (n, 3) (t, row, col)
  * with weights wq (n), E ~ sum_i wq_i e(x_i): the first *n_in in the disc
  * |x - x0| <= R = c t + margin (that holds the true solution), half of
  * them uniform over its area and half uniform in radius over the band
- * c t +- band (the ring where the energy is), each SIDE x SIDE strata of
+ * c t +- band (band = SIREN_PDE_ENERGY_BAND times the scale; the ring
+ * where the energy is), each SIDE x SIDE strata of
  * (radius, angle) with a jittered point each, the weights those of the
  * two groups' mixture (1 / the expected number of points per unit area:
  * unbiased, and at most pi R^2 / (SIDE^2)); then the points of a jittered
