@@ -909,10 +909,8 @@ static siren_status pde_solve(siren_pde_kind kind, const siren_pde_opts *po,
         }
         if (stop) break;
     }
-    siren_loop_end(&L); /* fp32 again for the final metrics */
-    res->seconds = siren_now() - L.t0;
-    res->steps = L.step;
-    res->step_ms_median = siren_loop_median_ms(L.step_ms, L.done_steps);
+    /* fp32 again for the final metrics */
+    siren_loop_finish(&L, &res->seconds, &res->steps, &res->step_ms_median);
     siren_loop_close(&L);
     workers_free(&P);
     free(grad); free(bx); free(baux); free(ex); free(ew);
