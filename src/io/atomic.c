@@ -42,9 +42,10 @@ siren_status siren_atomic_open(const char *path, FILE **fp, char **tmp_path) {
      * in place: a rename would replace it with a regular file, which as
      * root destroys /dev/null for every process on the machine. */
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    const int exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode))
         return siren_fail(SIREN_EIO, "%s: is a directory", path);
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    if (exists && !S_ISREG(sb.st_mode)) {
         *fp = fopen(path, "wb");
         if (!*fp)
             return siren_fail(SIREN_EIO, "%s: cannot open (%s)", path, strerror(errno));
